@@ -1,0 +1,52 @@
+# GridCare — `make run` and `make test` work on a fresh Debian machine with Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+TEST_DATABASES ?= sqlite postgresql mysql
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite bench lint system-packages clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# CJK fonts for Chinese PDFs, Chromium for the browser tests, poppler for pdftotext.
+system-packages:
+	@missing=""; \
+	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages:$$missing (run as root or install them)"; \
+	  fi; \
+	fi
+
+run: $(STAMP) system-packages
+	$(PY) run.py
+
+test: $(STAMP) system-packages
+	@set -e; for db in $(TEST_DATABASES); do \
+	  echo "=== test suite on $$db ==="; \
+	  GRIDCARE_TEST_DB=$$db $(PY) -m pytest -q $(PYTEST_ARGS); \
+	done
+
+test-sqlite: $(STAMP)
+	GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP) system-packages
+	$(PY) -m benchmarks
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,95 @@
+"""GridCare: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from app.extensions import appbuilder, csrf, db, migrate
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Any = None, **overrides: Any) -> Flask:
+    from config import INSTANCE_DIR, Config
+
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), instance_relative_config=False)
+    app.config.from_object(config or Config)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+
+    from app import translations
+
+    translations.compile_catalogues()
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    with app.app_context():
+        _tune_sqlite(db.engine)
+        from app import models  # noqa: F401  (registers every table)
+
+        app.config.setdefault("FAB_CREATE_DB", False)
+        app.config["FAB_CREATE_DB"] = False
+        appbuilder.indexview = None
+        from app.views.index import GridCareIndexView
+
+        appbuilder.indexview = GridCareIndexView
+        appbuilder.init_app(app, db.session)
+        from app import api, views
+
+        views.register(appbuilder)
+        api.register(appbuilder)
+        appbuilder.post_init()
+        _protect_forms(app)
+
+    from app.errors import register_error_handlers
+    from app.cli import register_cli
+    from app.workflow import service
+
+    register_error_handlers(app)
+    register_cli(app)
+    service.configure(app.config)
+    return app
+
+
+def _protect_forms(app: Flask) -> None:
+    """CSRF on every form; the REST APIs take bearer tokens (or API keys), not cookies."""
+    from flask_appbuilder.api import BaseApi
+
+    csrf.init_app(app)
+    for view in appbuilder.baseviews:
+        if isinstance(view, BaseApi) and getattr(view, "blueprint", None) is not None:
+            csrf.exempt(view.blueprint)
+
+
+def _tune_sqlite(engine: Any) -> None:
+    """SQLite as a real transactional store: WAL, a busy timeout, and BEGIN IMMEDIATE-free
+    savepoints (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
+    if engine.dialect.name == "mysql":
+        # Flask-AppBuilder declares optional sequences (ab_user_id_seq…); MariaDB would use
+        # them, OceanBase's MySQL mode has none: use AUTO_INCREMENT on every MySQL flavour.
+        with engine.connect():
+            pass  # the dialect inspects the server on first connect; override after it
+        engine.dialect.supports_sequences = False
+        return
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")

@@ -1,0 +1,14 @@
+"""REST APIs: the mobile app's (JWT) and, later, the intake API of external channels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api import workorder
+
+DOMAINS = [workorder]
+
+
+def register(appbuilder: Any) -> None:
+    for domain in DOMAINS:
+        domain.register(appbuilder)

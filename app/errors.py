@@ -1,0 +1,60 @@
+"""One place that turns domain errors into answers: 4xx JSON on the APIs, a flash message
+and a redirect on the screens.  Bad input never becomes a 500."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, flash, jsonify, redirect, request
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
+
+from app.workflow.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+        from app.extensions import db
+
+        db.session.rollback()
+        if _wants_json():
+            body = {"message": error.message}
+            if error.field:
+                body["field"] = error.field
+            return jsonify(body), error.status
+        flash(error.message, "danger")
+        return redirect(request.referrer or "/")
+
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):  # type: ignore[no-untyped-def]
+        from app.extensions import db
+
+        db.session.rollback()
+        message = "the record was changed by someone else; reload and try again"
+        if _wants_json():
+            return jsonify({"message": message}), 409
+        flash(message, "danger")
+        return redirect(request.referrer or "/")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            return jsonify({"message": error.description or error.name}), error.code
+        return error
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+        from app.extensions import db
+
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"message": "internal error; it has been logged"}), 500
+        return "Internal error; it has been logged.", 500

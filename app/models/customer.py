@@ -1,0 +1,117 @@
+"""Customer archive (客户档案): customers, their tags and energy intentions, monthly bills."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Table, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
+from app.models.org import Grid, Transformer
+
+
+class CustomerType(LabeledEnum):
+    RESIDENTIAL = ("residential", "Residential")
+    NON_RESIDENTIAL = ("non_residential", "Non-residential")
+    LARGE_INDUSTRY = ("large_industry", "Large industry")
+    AGRICULTURAL = ("agricultural", "Agricultural")
+
+
+customer_tag_link = Table(
+    "customer_tag_link",
+    Model.metadata,
+    Column("customer_id", ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("customer_tag.id", ondelete="CASCADE"), primary_key=True),
+)
+
+customer_intention_link = Table(
+    "customer_intention_link",
+    Model.metadata,
+    Column("customer_id", ForeignKey("customer.id", ondelete="CASCADE"), primary_key=True),
+    Column("intention_id", ForeignKey("energy_intention.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class CustomerTag(Model):
+    """A label such as elderly living alone (独居老人), sensitive, important, PV owner."""
+
+    __tablename__ = "customer_tag"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class EnergyIntention(Model):
+    """A comprehensive-energy interest: PV, EV charging, heat pump, storage, electric cooking…"""
+
+    __tablename__ = "energy_intention"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Customer(Model):
+    __tablename__ = "customer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_no: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    customer_type: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    id_number: Mapped[Optional[str]] = mapped_column(String(32))
+    address: Mapped[str] = mapped_column(String(255))
+    grid_id: Mapped[int] = mapped_column(ForeignKey("org_grid.id"), index=True)
+    transformer_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_transformer.id"), index=True)
+    meter_no: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    contract_capacity_kva: Mapped[Optional[Decimal]] = mapped_column(Numeric(10, 1))
+    tariff: Mapped[Optional[str]] = mapped_column(String(64))
+    source_updated_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    grid: Mapped[Grid] = relationship()
+    transformer: Mapped[Optional[Transformer]] = relationship()
+    tags: Mapped[list[CustomerTag]] = relationship(secondary=customer_tag_link)
+    intentions: Mapped[list[EnergyIntention]] = relationship(secondary=customer_intention_link)
+    bills: Mapped[list["Bill"]] = relationship(
+        back_populates="customer", order_by="Bill.period.desc()", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.customer_no} {self.name}"
+
+
+class Bill(Model):
+    """One month's bill with its time-of-use split (尖/峰/平/谷)."""
+
+    __tablename__ = "customer_bill"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "period", name="uq_bill_customer_period"),
+        Index("ix_bill_period", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(6))  # YYYYMM
+    total_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    sharp_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    peak_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    flat_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    valley_kwh: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=Decimal(0))
+    amount_yuan: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+    customer: Mapped[Customer] = relationship(back_populates="bills")
+
+    def __repr__(self) -> str:
+        return f"{self.period} {self.total_kwh} kWh"

@@ -1,0 +1,1 @@
+"""Roles, the access matrix, row scope and masking of personal data."""

@@ -1,0 +1,38 @@
+"""Chinese (default) and English catalogues.
+
+Each domain keeps its own ``<locale>/LC_MESSAGES/<domain>.po`` (so parallel work never edits
+one file); at start-up they are merged and compiled into ``messages.mo`` when any of them is
+newer than it.  No binary is kept in git.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def compile_catalogues() -> None:
+    from babel.messages.catalog import Catalog
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for folder in HERE.glob("*/LC_MESSAGES"):
+        sources = sorted(folder.glob("*.po"))
+        if not sources:
+            continue
+        mo_path = folder / "messages.mo"
+        newest = max(p.stat().st_mtime for p in sources)
+        if mo_path.exists() and mo_path.stat().st_mtime >= newest:
+            continue
+        locale = folder.parent.name
+        merged = Catalog(locale=locale)
+        for po_path in sources:
+            with po_path.open("rb") as po_file:
+                for message in read_po(po_file, locale=locale):
+                    if message.id and message.string:
+                        merged[message.id] = message
+        tmp = folder / "messages.mo.tmp"
+        with tmp.open("wb") as mo_file:
+            write_mo(mo_file, merged)
+        tmp.replace(mo_path)

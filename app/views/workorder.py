@@ -1,0 +1,276 @@
+"""Work-order screens: the list of the viewer's scope, registration, the detail page with
+its timeline and the lifecycle buttons, and bulk dispatch.  Every change goes through
+``app.workflow.service``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, request, url_for
+from flask_appbuilder import action, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import select
+from wtforms import ValidationError
+
+from app.extensions import db
+from app.models.org import Grid, StaffProfile
+from app.models.workorder import (
+    CallbackQuestion,
+    Channel,
+    DemandType,
+    ExtensionRequest,
+    ExtensionStatus,
+    OrderState,
+    Priority,
+    SupervisionLevel,
+    WorkOrder,
+)
+from app.views.common import (
+    GridCareModelView,
+    GridRowScopeFilter,
+    OrderScopeFilter,
+    current_actor,
+    label_formatter,
+    mask_formatter,
+)
+from app.workflow import service
+from app.workflow.calendar import LOCAL_TZ
+from app.workflow.errors import DomainError
+
+_FORM_FIELDS = {
+    "dispatch": ("assignee", "note"),
+    "accept": ("note",),
+    "return": ("reason",),
+    "resolve": ("resolution",),
+    "reject": ("reason",),
+    "verify": ("note",),
+    "evaluate": ("timeliness", "quality", "attitude", "comment"),
+    "urge": ("note",),
+    "supervise": ("level", "note"),
+    "reopen": ("reason",),
+    "suspend": ("reason",),
+    "resume": ("note",),
+    "extend": ("days", "reason"),
+    "approve_extension": ("days", "note"),
+    "refuse_extension": ("reason",),
+    "callback": ("satisfied", "note"),
+}
+
+
+def local_time(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+class WorkOrderView(GridCareModelView):
+    datamodel = SQLAInterface(WorkOrder)
+    list_title = _l("Work orders")
+    show_title = _l("Work order")
+    add_title = _l("Register a demand")
+    base_filters = [["id", OrderScopeFilter, None]]
+    base_order = ("id", "desc")
+    base_permissions = [
+        "can_list", "can_show", "can_add", "can_edit", "can_delete",
+        "can_transition", "can_bulk_dispatch",
+    ]
+    show_template = "workorder/show.html"
+
+    list_columns = [
+        "number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee",
+        "state", "priority", "deadline", "supervision_level",
+    ]
+    search_columns = [
+        "number", "channel", "demand_type", "state", "priority", "grid", "assignee",
+        "contact_name", "phone", "customer_no", "content", "registered_at", "deadline",
+        "supervision_level", "timely", "redo_count",
+    ]
+    show_columns = [
+        "number", "channel", "demand_type", "state", "priority", "supervision_level",
+        "customer", "customer_no", "contact_name", "phone", "address", "content",
+        "station", "team", "grid", "assignee", "received_at", "registered_at", "dispatched_at",
+        "accepted_at", "resolved_at", "verified_at", "evaluated_at", "deadline",
+        "source_deadline", "suspended", "resolution", "timely", "score", "score_timeliness",
+        "score_quality", "score_attitude", "evaluation_comment", "urge_count", "redo_count",
+        "return_count", "external_id", "parent", "reopened_from", "version",
+    ]
+    add_columns = [
+        "channel", "demand_type", "customer_no", "contact_name", "phone", "address",
+        "content", "grid", "priority",
+    ]
+    edit_columns = ["contact_name", "phone", "address", "content", "priority"]
+    personal_fields = ("phone",)
+    form_choices = {
+        "channel": Channel.choices(),
+        "demand_type": DemandType.choices(),
+        "priority": Priority.choices(),
+    }
+    add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    formatters_columns = {
+        "channel": label_formatter(Channel),
+        "demand_type": label_formatter(DemandType),
+        "state": label_formatter(OrderState),
+        "priority": label_formatter(Priority),
+        "supervision_level": label_formatter(SupervisionLevel),
+        "phone": mask_formatter("phone"),
+        "deadline": local_time,
+        "source_deadline": local_time,
+        "received_at": local_time,
+        "registered_at": local_time,
+        "dispatched_at": local_time,
+        "accepted_at": local_time,
+        "resolved_at": local_time,
+        "verified_at": local_time,
+        "evaluated_at": local_time,
+    }
+    label_columns = {
+        "number": _l("Number"), "channel": _l("Channel"), "demand_type": _l("Demand type"),
+        "contact_name": _l("Contact"), "phone": _l("Phone"), "address": _l("Address"),
+        "content": _l("Content"), "grid": _l("Grid"), "team": _l("Team"), "station": _l("Station"),
+        "assignee": _l("Assignee"), "state": _l("State"), "priority": _l("Priority"),
+        "deadline": _l("Deadline"), "source_deadline": _l("Source platform deadline"),
+        "supervision_level": _l("Supervision"), "customer": _l("Customer"),
+        "customer_no": _l("Customer number"), "received_at": _l("Received at"),
+        "registered_at": _l("Registered at"), "dispatched_at": _l("Dispatched at"),
+        "accepted_at": _l("Accepted at"), "resolved_at": _l("Resolved at"),
+        "verified_at": _l("Verified at"), "evaluated_at": _l("Evaluated at"),
+        "suspended": _l("Suspended"), "resolution": _l("Resolution"), "timely": _l("Timely"),
+        "score": _l("Score"), "score_timeliness": _l("Timeliness score"),
+        "score_quality": _l("Quality score"), "score_attitude": _l("Attitude score"),
+        "evaluation_comment": _l("Evaluation comment"), "urge_count": _l("Urges"),
+        "redo_count": _l("Redo count"), "return_count": _l("Returns"),
+        "external_id": _l("External ID"), "parent": _l("Parent order"),
+        "reopened_from": _l("Reopened from"), "version": _l("Version"),
+    }
+
+    # --- registration goes through the workflow service --------------------------------
+    def _add(self) -> Any:
+        form = self.add_form.refresh()
+        if request.method == "POST" and form.validate():
+            actor = current_actor()
+            assert actor is not None
+            grid = form.grid.data if hasattr(form, "grid") else None
+            try:
+                order = service.register_order(
+                    db.session, actor,
+                    channel=form.channel.data, demand_type=form.demand_type.data,
+                    content=form.content.data or "", contact_name=form.contact_name.data,
+                    phone=form.phone.data, address=form.address.data,
+                    customer_no=form.customer_no.data or None,
+                    grid_id=grid.id if grid is not None else None,
+                    priority=form.priority.data or None,
+                )
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                target = getattr(form, error.field or "", None)
+                if target is not None:
+                    target.errors = list(target.errors) + [error.message]
+                else:
+                    flash(error.message, "danger")
+            else:
+                flash(gettext("Registered as %(number)s", number=order.number), "success")
+                g.created_order_id = order.id
+                return None
+        return self._get_add_widget(form=form)
+
+    def post_add_redirect(self) -> Any:
+        order_id = g.get("created_order_id")
+        if order_id:
+            return redirect(url_for("WorkOrderView.show", pk=order_id))
+        return super().post_add_redirect()
+
+    # --- detail page with timeline and action forms -------------------------------------
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> Any:
+        widgets = self._show(pk)  # 404 when the order is outside the viewer's scope
+        order = db.session.get(WorkOrder, int(pk))
+        actor = current_actor()
+        assert actor is not None and order is not None
+        actions = service.available_actions(db.session, actor, order)
+        assignees = self._assignee_choices(order) if "dispatch" in actions else []
+        questions = db.session.scalars(
+            select(CallbackQuestion).where(CallbackQuestion.active.is_(True))
+            .order_by(CallbackQuestion.sort_order)
+        ).all()
+        extensions = db.session.scalars(
+            select(ExtensionRequest).where(ExtensionRequest.order_id == order.id)
+            .order_by(ExtensionRequest.id)
+        ).all()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            related_views=self._related_views, order=order, events=order.events,
+            actions=actions, form_fields=_FORM_FIELDS, assignees=assignees,
+            questions=questions, extensions=extensions, local_time=local_time,
+            action_labels=service.ACTION_LABELS, OrderState=OrderState,
+            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel,
+        )
+
+    def _assignee_choices(self, order: WorkOrder) -> list[StaffProfile]:
+        query = select(StaffProfile).where(StaffProfile.station_id == order.station_id)
+        actor = current_actor()
+        if actor and actor.scope_level() == "team":
+            query = query.where(StaffProfile.team_id == actor.team_id)
+        return list(db.session.scalars(query.order_by(StaffProfile.name)))
+
+    @expose("/transition/<int:pk>/<name>", methods=["POST"])
+    @has_access
+    @permission_name("transition")
+    def transition(self, pk: int, name: str) -> Any:
+        try:
+            validate_csrf(request.form.get("csrf_token"))
+        except (ValidationError, CSRFError):
+            abort(400, description=gettext("The form has expired; reload the page and try again."))
+        actor = current_actor()
+        assert actor is not None
+        params: dict[str, Any] = {}
+        for key in _FORM_FIELDS.get(name, ()):
+            if key in request.form:
+                params[key] = request.form[key]
+        if name == "callback":
+            params["answers"] = {
+                key[len("answer_"):]: value for key, value in request.form.items()
+                if key.startswith("answer_") and value
+            }
+        version = request.form.get("version", type=int)
+        try:
+            order = service.perform(db.session, actor, pk, name, params, version=version)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+            return redirect(url_for("WorkOrderView.show", pk=pk))
+        flash(gettext("%(action)s: done", action=gettext(service.ACTION_LABELS.get(name, name))), "success")
+        return redirect(url_for("WorkOrderView.show", pk=order.id))
+
+    @action("bulk_dispatch", _l("Dispatch to grid managers"),
+            _l("Dispatch the selected orders to their grids' district managers?"), "fa-share", single=False)
+    def bulk_dispatch(self, items: Any) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        items = items if isinstance(items, list) else [items]
+        done, refused = 0, []
+        for item in items:
+            try:
+                with db.session.begin_nested():
+                    service.perform(db.session, actor, item.id, "dispatch", {})
+                done += 1
+            except DomainError as error:
+                refused.append(f"{item.number}: {error.message}")
+        db.session.commit()
+        flash(gettext("%(count)d orders dispatched", count=done), "success")
+        for message in refused:
+            flash(message, "warning")
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+
+def register(appbuilder: Any) -> None:
+    appbuilder.add_view(
+        WorkOrderView, "All work orders", icon="fa-tasks", category="Work orders",
+        label=_l("All work orders"), category_label=_l("Work orders"),
+    )

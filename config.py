@@ -1,0 +1,103 @@
+"""Settings of GridCare, every one overridable by an environment variable.
+
+The defaults give the embedded installation of ``python run.py``: SQLite under
+``instance/``, an in-process scheduler, mail to an outbox folder.  Production sets
+``DATABASE_URL``, ``SECRET_KEY``, ``REDIS_URL`` and ``SMTP_URL`` in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("GRIDCARE_INSTANCE_DIR", BASE_DIR / "instance"))
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """Use SECRET_KEY, or generate one once and keep it under instance/ (never in the repo)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Accept the short forms operators type; always use the drivers we ship.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
+        elif url.startswith("mysql://") or url.startswith("mariadb://"):
+            url = "mysql+pymysql://" + url.split("://", 1)[1]
+        return url
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'gridcare.db'}"
+
+
+class Config:
+    APP_NAME = "GridCare 供电所客户服务平台"
+    SECRET_KEY = _secret_key()
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    PORT = int(os.environ.get("PORT", "8080"))
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    SMTP_URL = os.environ.get("SMTP_URL", "")
+    DOCUMENT_DIR = os.environ.get("DOCUMENT_DIR", str(INSTANCE_DIR / "documents"))
+    OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "GridCare#2026")
+
+    # Work-order policy
+    REOPEN_WINDOW_DAYS = int(os.environ.get("REOPEN_WINDOW_DAYS", "7"))
+    DEFAULT_DEADLINE_WORKING_DAYS = int(os.environ.get("DEFAULT_DEADLINE_WORKING_DAYS", "3"))
+
+    # Flask-AppBuilder
+    FAB_SECURITY_MANAGER_CLASS = "app.security.manager.GridCareSecurityManager"
+    FAB_UPDATE_PERMS = False  # permissions are synced by `gridcare sync-roles`, not at every start
+    FAB_ADD_SECURITY_API = True
+    FAB_API_SWAGGER_UI = True
+    FAB_API_MAX_PAGE_SIZE = 200
+    FAB_ROLES_MAPPING: dict = {}
+    AUTH_TYPE = 1  # AUTH_DB
+    AUTH_ROLE_ADMIN = "Admin"
+    AUTH_ROLE_PUBLIC = "Public"
+    AUTH_USER_REGISTRATION = False
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_FOLDER = "translations"
+    LANGUAGES = {
+        "zh": {"flag": "cn", "name": "中文"},
+        "en": {"flag": "gb", "name": "English"},
+    }
+
+    JWT_ACCESS_TOKEN_EXPIRES = int(os.environ.get("JWT_ACCESS_TOKEN_EXPIRES", "3600"))
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+    LOCAL_TIMEZONE = "Asia/Shanghai"

@@ -1,0 +1,225 @@
+"""Test fixtures: one application per run on the database named by GRIDCARE_TEST_DB
+(sqlite, postgresql or mysql), in a database of its own that is dropped afterwards.
+
+The schema is built by the Alembic migrations (as in production), roles by the access
+matrix, the demo organisation and accounts by the seed; each test then starts from that
+baseline: every other table is emptied before it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+TEST_DB = os.environ.get("GRIDCARE_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("GRIDCARE_PG_URL", "postgresql://127.0.0.1:5432/test")
+MYSQL_HOST = os.environ.get("GRIDCARE_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("GRIDCARE_MYSQL_PORT", "3306"))
+PASSWORD = "GridCare#2026"
+
+BASELINE_PREFIXES = ("ab_", "org_", "alembic_version")
+BASELINE_TABLES = {"customer_tag", "energy_intention", "callback_question"}
+
+_TMP = Path(tempfile.mkdtemp(prefix="gridcare-test-"))
+os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(_TMP / "instance"))
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+
+def _create_database() -> tuple[str, Any]:
+    """Create this run's own database; return its URL and a function that drops it."""
+    name = f"gridcare_test_{uuid.uuid4().hex[:10]}"
+    if TEST_DB == "sqlite":
+        path = _TMP / f"{name}.db"
+        return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    if TEST_DB == "postgresql":
+        import psycopg
+
+        try:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError as error:
+            pytest.exit(f"PostgreSQL at {PG_ADMIN_URL} cannot be reached: {error}", returncode=3)
+
+        def drop() -> None:
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        return f"{base}/{name}", drop
+    if TEST_DB == "mysql":
+        import pymysql
+
+        try:
+            conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="",
+                                   connect_timeout=5, autocommit=True)
+        except pymysql.err.OperationalError as error:
+            pytest.exit(f"MariaDB at {MYSQL_HOST}:{MYSQL_PORT} cannot be reached: {error}", returncode=3)
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        conn.close()
+
+        def drop() -> None:
+            c = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+            with c.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+            c.close()
+
+        return f"mysql+pymysql://root:@{MYSQL_HOST}:{MYSQL_PORT}/{name}?charset=utf8mb4", drop
+    raise pytest.UsageError(f"GRIDCARE_TEST_DB must be sqlite, postgresql or mysql, not {TEST_DB}")
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url, drop = _create_database()
+    yield url
+    from app.extensions import db
+
+    try:
+        db.session.remove()
+        db.engine.dispose()
+    except Exception:
+        pass
+    drop()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str) -> Iterator[Any]:
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from app.extensions import appbuilder, db
+    from app.seed import seed_organisation, seed_staff
+    from app.security.access import sync_roles
+
+    application = create_app(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        TESTING=True,
+        SCHEDULER_ENABLED=False,
+        AUTH_RATE_LIMIT="10000 per minute",
+        SERVER_NAME=None,
+        DOCUMENT_DIR=str(_TMP / "documents"),
+        OUTBOX_DIR=str(_TMP / "outbox"),
+    )
+    with application.app_context():
+        upgrade(directory=application.extensions["migrate"].directory, revision="heads")
+        sync_roles(appbuilder)
+        seed_organisation(db.session)
+        seed_staff(appbuilder, db.session, PASSWORD)
+        db.session.commit()
+    yield application
+
+
+@pytest.fixture(autouse=True)
+def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Empty every non-baseline table before each test that uses the application."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app = request.getfixturevalue("app")
+    from sqlalchemy import delete
+    from flask_appbuilder import Model
+
+    from app.extensions import db
+
+    with app.app_context():
+        db.session.remove()
+        for table in reversed(Model.metadata.sorted_tables):
+            if table.name.startswith(BASELINE_PREFIXES) or table.name in BASELINE_TABLES:
+                continue
+            db.session.execute(delete(table))
+        db.session.commit()
+        _reset_staff_flags(db.session)
+    yield
+    with app.app_context():
+        db.session.remove()
+
+
+def _reset_staff_flags(session: Any) -> None:
+    from sqlalchemy import update
+
+    from app.models.org import StaffProfile
+
+    session.execute(update(StaffProfile).values(on_duty=True))
+    session.commit()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Any]:
+    """A session of the test's own, outside any app context: the test client's requests
+    then get fresh contexts (and their own ``g``), as real requests do."""
+    from sqlalchemy.orm import Session
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    session = Session(engine)
+    yield session
+    session.close()
+
+
+# --- signing in as a user would ---------------------------------------------------------
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def browser_login(client: Any, username: str, password: str = PASSWORD) -> Any:
+    page = client.get("/login/")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post("/login/", data={"username": username, "password": password,
+                                            "csrf_token": token}, follow_redirects=False)
+    assert response.status_code == 302, f"login of {username} failed"
+    return response
+
+
+def api_token(client: Any, username: str, password: str = PASSWORD) -> str:
+    response = client.post("/api/v1/security/login",
+                           json={"username": username, "password": password, "provider": "db"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["access_token"]
+
+
+@pytest.fixture
+def login_as(app: Any) -> Any:
+    """``login_as("leader1")`` → a test client signed in through the login form."""
+
+    def _login(username: str) -> Any:
+        c = app.test_client()
+        browser_login(c, username)
+        return c
+
+    return _login
+
+
+@pytest.fixture
+def api_as(app: Any) -> Any:
+    """``api_as("manager1")`` → a small client that sends the user's bearer token."""
+
+    class ApiClient:
+        def __init__(self, username: str) -> None:
+            self.client = app.test_client()
+            self.headers = {"Authorization": f"Bearer {api_token(self.client, username)}"}
+
+        def get(self, url: str, **kw: Any) -> Any:
+            return self.client.get(url, headers=self.headers, **kw)
+
+        def post(self, url: str, **kw: Any) -> Any:
+            return self.client.post(url, headers=self.headers, **kw)
+
+    return ApiClient
