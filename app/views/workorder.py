@@ -78,6 +78,7 @@ class WorkOrderView(GridCareModelView):
         "can_transition", "can_bulk_dispatch",
     ]
     show_template = "workorder/show.html"
+    method_permission_name = {"bulk_dispatch": "bulk_dispatch"}
 
     list_columns = [
         "number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee",
