@@ -223,3 +223,14 @@ def api_as(app: Any) -> Any:
             return self.client.post(url, headers=self.headers, **kw)
 
     return ApiClient
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Keep each phase's report on the test item (browser tests screenshot on failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+pytest_plugins = ["tests.browser"]
