@@ -18,8 +18,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-pytestmark = pytest.mark.skipif(os.environ.get("GRIDCARE_TEST_DB", "sqlite") != "sqlite",
-                                reason="the embedded default is SQLite; run once, on the SQLite pass")
+sqlite_pass_only = pytest.mark.skipif(
+    os.environ.get("GRIDCARE_TEST_DB", "sqlite") != "sqlite",
+    reason="the embedded default is SQLite; it runs once, on the SQLite pass")
 
 
 def _free_port() -> int:
@@ -38,6 +39,7 @@ def _sign_in(base: str, username: str, password: str) -> str:
     return landed.geturl()
 
 
+@sqlite_pass_only
 def test_run_py_serves_login_and_demo_accounts_sign_in(tmp_path):
     port = _free_port()
     env = dict(os.environ, GRIDCARE_INSTANCE_DIR=str(tmp_path / "instance"), PORT=str(port),
