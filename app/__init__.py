@@ -28,6 +28,12 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 
     translations.compile_catalogues()
 
+    from app import audit
+    from app.security import hardening
+
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", hardening.password_complexity)
+    hardening.init_app(app)
+    audit.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     with app.app_context():
@@ -47,6 +53,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         api.register(appbuilder)
         appbuilder.post_init()
         _protect_forms(app)
+        hardening.init_security(app, appbuilder)
 
     from app.errors import register_error_handlers
     from app.cli import register_cli

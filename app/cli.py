@@ -32,5 +32,22 @@ def seed_demo_command(customers: int, orders: int) -> None:
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
 
 
+@gridcare.group("audit")
+def audit_group() -> None:
+    """The audit log."""
+
+
+@audit_group.command("purge")
+def audit_purge_command() -> None:
+    """Delete audit entries older than AUDIT_RETENTION_DAYS."""
+    from app.audit import purge
+    from app.extensions import db
+
+    days = int(current_app.config["AUDIT_RETENTION_DAYS"])
+    removed = purge(db.session, days)
+    db.session.commit()
+    click.echo(f"removed {removed} audit entries older than {days} days")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(gridcare)

@@ -43,6 +43,10 @@ def page(chromium: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     context = chromium.new_context(locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15000)
+    violations: list[str] = []
+    page.on("console", lambda msg: violations.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    page.csp_violations = violations  # type: ignore[attr-defined]
     yield page
     failed = getattr(request.node, "rep_call", None)
     if failed is not None and failed.failed:

@@ -42,6 +42,8 @@ def test_leader_dispatches_verifies_and_scores_in_the_browser(db_session, page, 
     assert "王班长" in rows[1] and "李台区" in rows[2] and "李台区" in rows[3]
     assert "已评价" in page.inner_text("#order-state")
 
+    assert page.csp_violations == []  # the screens run under the strict CSP
+
     db_session.rollback()
     final = db_session.get(WorkOrder, order.id)
     assert final.state == "evaluated" and final.score == 95

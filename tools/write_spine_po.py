@@ -45,7 +45,9 @@ ZH = {
     "Dispatch the selected orders to their grids' district managers?": "将所选工单派给各自台区经理？",
     "%(count)d orders dispatched": "已派单 %(count)d 张", "All work orders": "全部工单",
     "Timeliness": "及时性", "Quality": "质量", "Attitude": "态度", "Comment": "评价意见",
-    "Days": "天数", "Level": "级别",
+    "Days": "天数", "Level": "级别", "From address": "来源地址", "Operation": "操作类型",
+    "Record type": "记录类型", "Record": "记录", "Changes": "变更内容", "Audit log": "审计日志",
+    "Security": "安全",
     # enumerations
     "System administrator": "系统管理员", "Station manager": "供电所所长", "Team leader": "班组长",
     "Operator": "受理员", "Residential": "居民", "Non-residential": "非居民",
