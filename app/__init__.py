@@ -75,9 +75,9 @@ def _protect_forms(app: Flask) -> None:
             csrf.exempt(view.blueprint)
 
 
-def _tune_sqlite(engine: Any) -> None:
-    """SQLite as a real transactional store: WAL, a busy timeout, and BEGIN IMMEDIATE-free
-    savepoints (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
+def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:
+    """SQLite as a real transactional store: WAL, a busy timeout, working savepoints
+    (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
     if engine.dialect.name == "mysql":
         # Flask-AppBuilder declares optional sequences (ab_user_id_seq…); MariaDB would use
         # them, OceanBase's MySQL mode has none: use AUTO_INCREMENT on every MySQL flavour.
@@ -99,4 +99,6 @@ def _tune_sqlite(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front, so concurrent writers queue on the busy
+        # timeout instead of failing with "database is locked" when a read turns into a write.
+        conn.exec_driver_sql(begin)

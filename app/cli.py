@@ -49,5 +49,37 @@ def audit_purge_command() -> None:
     click.echo(f"removed {removed} audit entries older than {days} days")
 
 
+@gridcare.command("backup")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="FILE.tar.gz")
+def backup_command(out: str) -> None:
+    """Back up the embedded database and documents (safe while the app runs)."""
+    from pathlib import Path
+
+    from app.ops.backup import BackupError, backup
+
+    try:
+        result = backup(current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["DOCUMENT_DIR"], Path(out))
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backup written to {result['file']} ({result['bytes']} bytes, {result['documents']} documents)")
+
+
+@gridcare.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+def restore_command(archive: str) -> None:
+    """Restore a backup made by `gridcare backup` (stop the application first)."""
+    from pathlib import Path
+
+    from app.extensions import db
+    from app.ops.backup import BackupError, restore
+
+    db.engine.dispose()
+    try:
+        result = restore(Path(archive), current_app.config["SQLALCHEMY_DATABASE_URI"], current_app.config["DOCUMENT_DIR"])
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {result['database']} and {result['documents']} documents")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(gridcare)

@@ -164,15 +164,19 @@ def client(app: Any) -> Any:
 def db_session(app: Any) -> Iterator[Any]:
     """A session of the test's own, outside any app context: the test client's requests
     then get fresh contexts (and their own ``g``), as real requests do."""
+    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from app.extensions import db
+    from app import _tune_sqlite
 
-    with app.app_context():
-        engine = db.engine
+    # An engine of the test's own: on SQLite its transactions begin DEFERRED, so a test
+    # holding a read transaction never blocks the requests it makes (which begin IMMEDIATE).
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    _tune_sqlite(engine, begin="BEGIN")
     session = Session(engine)
     yield session
     session.close()
+    engine.dispose()
 
 
 # --- signing in as a user would ---------------------------------------------------------
