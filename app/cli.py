@@ -32,6 +32,22 @@ def seed_demo_command(customers: int, orders: int) -> None:
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
 
 
+@gridcare.command("seed-scale")
+@click.option("--customers", default=20000, show_default=True, type=click.IntRange(0, 50_000_000))
+@click.option("--orders", default=20000, show_default=True, type=click.IntRange(0, 50_000_000))
+@click.option("--stations", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--months", default=12, show_default=True, type=click.IntRange(0, 36))
+def seed_scale_command(customers: int, orders: int, stations: int, months: int) -> None:
+    """Province-scale data by bulk insert (stations SC…, customers 35…, orders GS…)."""
+    from app.extensions import db
+    from app.ops.scale import seed_scale
+
+    with db.engine.connect() as conn:
+        figures = seed_scale(conn, customers, orders, stations, months, progress=click.echo)
+        conn.commit()
+    click.echo(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
 @gridcare.group("audit")
 def audit_group() -> None:
     """The audit log."""
