@@ -84,6 +84,7 @@ def seed_scale(conn: Connection, customers: int, orders: int, stations: int = 50
     have_stations = set(conn.scalars(select(Station.code).where(Station.code.like("SC%"))))
     password = _shared_password_hash()
     role_id = conn.scalar(text("SELECT id FROM ab_role WHERE name = 'DistrictManager'"))
+    leader_role_id = conn.scalar(text("SELECT id FROM ab_role WHERE name = 'TeamLeader'"))
     for s in range(1, stations + 1):
         code = f"SC{s:03d}"
         if code in have_stations:
@@ -92,8 +93,8 @@ def seed_scale(conn: Connection, customers: int, orders: int, stations: int = 50
         station_id = conn.scalar(select(Station.id).where(Station.code == code))
         conn.execute(insert(Team).values(code=f"{code}-T01", name=f"{s}号所营配班", station_id=station_id))
         team_id = conn.scalar(select(Team.id).where(Team.code == f"{code}-T01"))
-        for g in range(1, 11):
-            username = f"{code.lower()}_dm{g:02d}"
+        for g in range(0, 11):
+            username = f"{code.lower()}_dm{g:02d}" if g else f"{code.lower()}_leader"
             conn.execute(text(
                 "INSERT INTO ab_user (first_name, last_name, username, password, active, email, "
                 "created_on, changed_on, login_count, fail_login_count) VALUES "
@@ -101,12 +102,15 @@ def seed_scale(conn: Connection, customers: int, orders: int, stations: int = 50
                 {"f": SURNAMES[g % len(SURNAMES)], "l": "经理", "u": username, "p": password,
                  "a": True, "e": f"{username}@scale.example", "c": now.replace(tzinfo=None)})
             user_id = conn.scalar(text("SELECT id FROM ab_user WHERE username = :u"), {"u": username})
-            if role_id:
+            if role_id and leader_role_id:
                 conn.execute(text("INSERT INTO ab_user_role (user_id, role_id) VALUES (:u, :r)"),
-                             {"u": user_id, "r": role_id})
+                             {"u": user_id, "r": role_id if g else leader_role_id})
             conn.execute(insert(StaffProfile).values(
                 user_id=user_id, name=f"{SURNAMES[(s + g) % len(SURNAMES)]}{GIVEN[g % len(GIVEN)]}",
-                position=Position.DISTRICT_MANAGER.value, station_id=station_id, team_id=team_id, on_duty=True))
+                position=(Position.DISTRICT_MANAGER if g else Position.TEAM_LEADER).value,
+                station_id=station_id, team_id=team_id, on_duty=True))
+            if not g:
+                continue
             staff_id = conn.scalar(select(StaffProfile.id).where(StaffProfile.user_id == user_id))
             conn.execute(insert(Grid).values(code=f"{code}-G{g:02d}", name=f"{s}所{g}号台区",
                                              station_id=station_id, team_id=team_id,
