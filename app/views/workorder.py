@@ -32,6 +32,7 @@ from app.views.common import (
     GridCareModelView,
     GridRowScopeFilter,
     OrderScopeFilter,
+    StationScopeFilter,
     current_actor,
     label_formatter,
     mask_formatter,
@@ -110,6 +111,11 @@ class WorkOrderView(GridCareModelView):
         "priority": Priority.choices(),
     }
     add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    # Filter drop-downs list only what the viewer may see, not whole province tables.
+    search_form_query_rel_fields = {
+        "grid": [["id", GridRowScopeFilter, None]],
+        "assignee": [["id", StationScopeFilter, None]],
+    }
     formatters_columns = {
         "channel": label_formatter(Channel),
         "demand_type": label_formatter(DemandType),
