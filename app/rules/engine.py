@@ -1,7 +1,7 @@
 """Loading the active rule sets of a domain and running them rule by rule.
 
-Active rule sets are cached per process, keyed by the (id, version, priority) of every active
-set of the domain; one small query per run tells whether an administrator saved, activated or
+Active rule sets are cached per process, keyed by the (id, version, priority, name, time of
+the last change) of every active set of the domain; one small query per run tells whether an administrator saved, activated or
 rolled back anything — in this process or any other — and the cache reloads only then.
 
 ``run`` checks each rule on its own (business-rules' ``run_all`` does not say which rule fired)
@@ -60,7 +60,7 @@ def clear_cache() -> None:
 def active_rule_sets(session: Session, domain: str) -> list[LoadedRuleSet]:
     """The domain's active rule sets, highest priority first (cached by version)."""
     heads = session.execute(
-        select(RuleSet.id, RuleSet.version, RuleSet.priority, RuleSet.name)
+        select(RuleSet.id, RuleSet.version, RuleSet.priority, RuleSet.name, RuleSet.updated_at)
         .where(RuleSet.domain == domain, RuleSet.active.is_(True), RuleSet.version > 0)
         .order_by(RuleSet.priority.desc(), RuleSet.id)
     ).all()
