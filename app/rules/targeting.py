@@ -222,7 +222,7 @@ class Selection:
     customer_ids: list[int]
 
 
-def _campaigns(rule: dict[str, Any]) -> list[dict[str, str]]:
+def campaigns_of(rule: dict[str, Any]) -> list[dict[str, str]]:
     return [dict(a.get("params") or {}) for a in rule["actions"] if a["name"] == "add_to_campaign"]
 
 
@@ -253,7 +253,7 @@ def select_per_row(session: Session, rule_set: RuleSet | LoadedRuleSet | str, *,
         for i, rule in enumerate(loaded.rules):
             if matches(rule, facts):
                 picked[i].append(facts.id)
-    return [Selection(loaded.name, r["name"], _campaigns(r), ids) for r, ids in zip(loaded.rules, picked)]
+    return [Selection(loaded.name, r["name"], campaigns_of(r), ids) for r, ids in zip(loaded.rules, picked)]
 
 
 def select_customers(session: Session, rule_set: RuleSet | LoadedRuleSet | str, *,
@@ -274,5 +274,5 @@ def select_customers(session: Session, rule_set: RuleSet | LoadedRuleSet | str, 
         if compiled.residual is not None and ids:
             residual_rule = {"conditions": compiled.residual}
             ids = [f.id for f in load_facts(session, period, ids=ids) if matches(residual_rule, f)]
-        result.append(Selection(loaded.name, rule["name"], _campaigns(rule), ids))
+        result.append(Selection(loaded.name, rule["name"], campaigns_of(rule), ids))
     return result
