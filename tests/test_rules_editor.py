@@ -31,7 +31,7 @@ def test_admin_creates_hotline_rule_in_browser_and_next_orders_follow_it(db_sess
     # the drop-downs come from export_rule_data, the script from our own static files
     data = json.loads(re.search(r'<script type="application/json" id="rule-data">(.*?)</script>', html, re.S).group(1))
     channel = next(v for v in data["variables"] if v["name"] == "channel")
-    assert {"name": "hotline_12345", "label": "12345 government hotline"} in channel["options"]
+    assert "hotline_12345" in [o["name"] for o in channel["options"]]
     assert "contains" in [o["name"] for o in data["variable_type_operators"]["string"]]
     assert "escalate_to_station_manager" in [a["name"] for a in data["actions"]]
     assert "/static/rules/editor.js" in html and "cdn" not in html.lower()

@@ -43,6 +43,28 @@ def _check_csrf() -> None:
         abort(400, description=gettext("The form has expired; reload the page and try again."))
 
 
+def _translated(data: dict[str, Any]) -> dict[str, Any]:
+    """The editor's drop-down labels in the user's language (business-rules gives English)."""
+
+    def label(item: dict[str, Any]) -> None:
+        if item.get("label"):
+            item["label"] = gettext(item["label"])
+        for option in item.get("options") or []:
+            if isinstance(option, dict) and option.get("label"):
+                option["label"] = gettext(option["label"])
+
+    for variable in data["variables"]:
+        label(variable)
+    for operators in data["variable_type_operators"].values():
+        for operator in operators:
+            label(operator)
+    for action in data["actions"]:
+        label(action)
+        for param in action["params"] or []:
+            label(param)
+    return data
+
+
 def _author() -> str:
     actor = current_actor()
     return actor.username if actor else "unknown"
@@ -71,7 +93,7 @@ class RuleSetView(BaseView):
         page = self.render_template(
             "rules/edit.html", domain=domain, domain_label=RuleDomain.label_of(domain),
             rule_set=rule_set, rules_json=json.dumps(rules, ensure_ascii=False),
-            rule_data=spec.export(db.session), name=name, priority=priority, active=active,
+            rule_data=_translated(spec.export(db.session)), name=name, priority=priority, active=active,
             description=description, errors=errors or [], title=gettext("Rule editor"),
         )
         return page, status
