@@ -231,7 +231,8 @@ def decide(session: Session, order: WorkOrder, fired: list[Fired], now: dt.datet
                     continue
                 assigned = True
                 pick = _pick(session, order, action, params, now, dry_run)
-                outcome.notes.append(where + f"{action} → {pick.note}")
+                label = getattr(RoutingActions, action).label
+                outcome.notes.append(where + f"{label} → {pick.note}")
                 if pick.staff is not None:
                     decision.assignee_id = pick.staff.id
                     outcome.assignee = pick.staff
