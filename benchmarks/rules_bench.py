@@ -163,8 +163,23 @@ def main() -> None:
                     db.session.commit()
             db.session.commit()
 
+        from app.rules.routing import route_order
+
+        spent = [0.0]
+
+        def timed_router(session, order, now):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            try:
+                return route_order(session, order, now)
+            finally:
+                spent[0] += time.perf_counter() - start
+
+        service.set_router(timed_router)
         _, t_route = _timed(f"register + route {ORDERS:,} orders", route_all)
-        print(f"routing throughput: {ORDERS / t_route:.0f} orders/s (registration, routing, dispatch, commit)")
+        service.set_router(route_order)
+        print(f"routing throughput: {ORDERS / spent[0]:.0f} orders/s in the rules engine alone "
+              f"({spent[0] / ORDERS * 1000:.1f} ms an order: 50 rules checked, assignee resolved, firings logged)")
+        print(f"intake throughput: {ORDERS / t_route:.0f} orders/s end to end (registration, routing, dispatch, commit)")
 
 
 if __name__ == "__main__":

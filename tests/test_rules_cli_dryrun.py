@@ -81,3 +81,21 @@ def test_admin_records_leave_with_stand_in_on_the_roster_screen(db_session, logi
     assert make_order(db_session, "ST001-G01").assignee_id == manager3.id
     assert "培训" in admin.get("/staffleaveview/list/").get_data(as_text=True)
     assert login_as("leader1").get("/staffleaveview/list/").status_code in (302, 403)
+
+
+def test_targeting_dry_run_on_a_customer_names_the_campaign(db_session):
+    from decimal import Decimal
+
+    from app.models.customer import Bill
+
+    heavy = make_customer(db_session, customer_type="residential")
+    light = make_customer(db_session, customer_type="residential")
+    for customer, total in ((heavy, Decimal(900)), (light, Decimal(80))):
+        db_session.add(Bill(customer_id=customer.id, period="202610", total_kwh=total, peak_kwh=total / 2,
+                            valley_kwh=total / 5, flat_kwh=total * Decimal("0.3"), amount_yuan=total / 2))
+    db_session.commit()
+    save(db_session, "targeting", "能效诊断", [rule("高用电", {"all": [cond("monthly_kwh", "greater_than", 500)]},
+                                                   act("add_to_campaign", campaign="能效诊断", template="您好"))])
+    rows = dry_run(db_session, "targeting", subjects=[heavy.customer_no, light.customer_no])
+    assert [(r.subject_id, r.fired, r.outcome) for r in rows] == [
+        (heavy.id, ["能效诊断/高用电"], ["campaign 能效诊断: 您好"]), (light.id, [], [])]

@@ -100,7 +100,7 @@ def _clear(session):
     session.commit()
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow])
 @given(people=population, rules=st.lists(conditions, min_size=1, max_size=3))
 def test_sql_push_down_selects_exactly_what_per_row_evaluation_selects(db_session, people, rules):
