@@ -103,3 +103,19 @@ def test_overdue_order_is_raised_to_county_level(db_session):
     run_escalation(db_session, order.deadline + dt.timedelta(hours=1))
     db_session.commit()
     assert db_session.get(WorkOrder, order.id).supervision_level == "county"
+
+
+def test_a_recorded_visit_earns_points_by_its_own_rule(db_session):
+    from app.rules.scoring import ScoringFacts, score_record
+
+    save(db_session, "scoring", "走访工分", [
+        rule("走访", {"all": [cond("source_type", "contains", "visit")]}, act("award", points=1.5)),
+        rule("工单", {"all": [cond("source_type", "contains", "work_order")]}, act("award", points=9))])
+    manager2 = staff(db_session, "manager2")
+    entries = score_record(db_session, source_type="visit", source_id=77, staff_id=manager2.id,
+                           facts=ScoringFacts(), label="走访独居老人")
+    db_session.commit()
+    stored = db_session.scalars(select(WorkPointEntry).where(WorkPointEntry.source_type == "visit")).all()
+    assert [(e.rule_name, e.points, e.source_id, e.staff_id) for e in stored] == [
+        ("走访", Decimal("1.50"), 77, manager2.id)]
+    assert entries[0].reason == "走访独居老人: award 1.50"

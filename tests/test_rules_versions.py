@@ -96,3 +96,30 @@ def test_higher_priority_rule_set_assigns_first(db_session):
     save(db_session, "routing", "高优先", _complaints_to("manager3"), priority=90)
     assert make_order(db_session, demand_type="complaint", content="投诉").assignee_id == \
         staff(db_session, "manager3").id
+
+
+def test_engine_cache_reloads_only_when_a_rule_set_changes_anywhere(app, db_session):
+    from sqlalchemy.orm import Session
+
+    from app.extensions import db
+    from app.rules.engine import active_rule_sets
+
+    rule_set = save(db_session, "routing", "投诉派单", _complaints_to("manager2"))
+    with app.app_context():
+        other_process = Session(db.engine)  # another worker's own connection
+    try:
+        first = active_rule_sets(db_session, "routing")
+        assert active_rule_sets(db_session, "routing") is first  # unchanged: served from the cache
+        store.save_rule_set(other_process, domain="routing", name="投诉派单", rules=_complaints_to("manager3"),
+                            author="admin", rule_set_id=rule_set.id)
+        other_process.commit()
+        db_session.rollback()
+        reloaded = active_rule_sets(db_session, "routing")
+        assert reloaded is not first and reloaded[0].version == 2
+        assert reloaded[0].rules[0]["actions"][0]["params"]["staff"] == "manager3"
+        store.set_active(other_process, rule_set.id, False, "admin")
+        other_process.commit()
+        db_session.rollback()
+        assert active_rule_sets(db_session, "routing") == []
+    finally:
+        other_process.close()
