@@ -145,3 +145,19 @@ def test_only_administrators_reach_the_rule_editor(db_session, login_as):
                            ).status_code in (302, 403)
     db_session.rollback()
     assert db_session.scalar(select(func.count()).select_from(RuleSetVersion)) == 0
+
+
+def test_activating_a_rule_set_that_no_longer_validates_is_refused(db_session, login_as):
+    rule_set = save(db_session, "routing", "旧规则", [HOTLINE_POWER_CUT], active=False)
+    # a version written before a variable was retired (or edited in the database by hand)
+    version = db_session.scalar(select(RuleSetVersion).where(RuleSetVersion.rule_set_id == rule_set.id))
+    version.rules = [rule("旧", {"all": [cond("weather", "equal_to", "rain")]}, act("flag_sensitive"))]
+    db_session.commit()
+
+    admin = login_as("admin")
+    listing = admin.get("/rules/").get_data(as_text=True)
+    refused = admin.post(f"/rules/activate/{rule_set.id}", data={"csrf_token": csrf_from(listing), "active": "true"},
+                         follow_redirects=True)
+    assert "conditions.all[0]: unknown variable &#39;weather&#39;" in refused.get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.get(RuleSet, rule_set.id).active is False

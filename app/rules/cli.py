@@ -20,7 +20,7 @@ def escalate_command(dry_run: bool) -> None:
         rows = [r for r in preview(db.session, "escalation", last_n=200) if r.fired]
         for row in rows:
             click.echo(f"{row.subject}: {', '.join(row.fired)} → {'; '.join(row.outcome)}")
-        click.echo(f"{len(rows)} orders would be escalated (of the last 200)")
+        click.echo(f"{len(rows)} orders would be escalated (of the last 200 open ones)")
         return
     done = run_escalation(db.session)
     db.session.commit()

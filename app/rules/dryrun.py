@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.models.base import utcnow
 from app.models.customer import Customer
 from app.models.rules import RuleSet
-from app.models.workorder import WorkOrder
+from app.models.workorder import OPEN_STATES, WorkOrder
 from app.rules import escalation, routing, scoring, targeting
 from app.rules.engine import LoadedRuleSet, active_rule_sets, draft_rule_set, rule_set_at
 from app.rules.store import get_rule_set
@@ -45,7 +45,7 @@ def _rule_sets(session: Session, domain: str, rule_set_id: int | None,
     return active_rule_sets(session, domain)
 
 
-def _orders(session: Session, numbers: list[str], last_n: int | None) -> list[WorkOrder]:
+def _orders(session: Session, numbers: list[str], last_n: int | None, open_only: bool = False) -> list[WorkOrder]:
     if numbers:
         wanted = [n.strip() for n in numbers if n.strip()]
         ids = [int(n) for n in wanted if n.isdigit()]
@@ -55,7 +55,10 @@ def _orders(session: Session, numbers: list[str], last_n: int | None) -> list[Wo
             raise InvalidInput("no such work order: " + ", ".join(wanted), field="subjects")
         return found[:MAX_SUBJECTS]
     n = min(max(last_n or 20, 1), MAX_SUBJECTS)
-    return list(session.scalars(select(WorkOrder).order_by(WorkOrder.id.desc()).limit(n)))
+    query = select(WorkOrder).order_by(WorkOrder.id.desc()).limit(n)
+    if open_only:  # escalation only ever looks at open orders
+        query = query.where(WorkOrder.state.in_(OPEN_STATES))
+    return list(session.scalars(query))
 
 
 def _customers(session: Session, numbers: list[str], last_n: int | None) -> list[Customer]:
@@ -92,7 +95,7 @@ def dry_run(
         if domain == "targeting":
             return _targeting(session, sets, subjects or [], last_n, period)
         rows = []
-        for order in _orders(session, subjects or [], last_n):
+        for order in _orders(session, subjects or [], last_n, open_only=domain == "escalation"):
             row = DryRunRow(order.id, f"{order.number} · {order.channel} · {order.demand_type} · "
                                       f"{(order.content or '')[:30]}")
             if domain == "routing":
