@@ -141,3 +141,30 @@ def test_repeat_caller_is_flagged_sensitive_with_high_priority(db_session):
     assert [o.sensitive for o in first] == [False, False, True]
     assert first[2].priority == "high"
     assert first[2].deadline == calendar.add_working_hours(first[2].received_at, 8)
+
+
+def test_night_and_weekend_orders_of_sensitive_customers(db_session):
+    from app.models.customer import CustomerTag
+    from app.workflow.calendar import LOCAL_TZ
+    from tests.factories import make_customer
+
+    save(db_session, "routing", "夜间与周末", [
+        rule("周末夜间", {"all": [cond("working_day", "is_false"),
+                                 {"any": [cond("hour_of_day", "greater_than_or_equal_to", 22),
+                                          cond("hour_of_day", "less_than", 7)]}]},
+             act("set_priority", priority="high")),
+        rule("敏感客户", {"all": [cond("customer_tags", "shares_at_least_one_element_with", ["sensitive"]),
+                                 cond("customer_type", "contains", "residential")]},
+             act("flag_sensitive")),
+    ])
+    sensitive = make_customer(db_session, "ST001-G05")
+    sensitive.tags = [db_session.scalar(select(CustomerTag).where(CustomerTag.code == "sensitive"))]
+    db_session.commit()
+    saturday_night = dt.datetime(2026, 12, 5, 23, 30, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+    monday_night = dt.datetime(2026, 11, 30, 23, 30, tzinfo=LOCAL_TZ).astimezone(dt.timezone.utc)
+
+    weekend = make_order(db_session, "ST001-G05", received_at=saturday_night, customer_no=sensitive.customer_no)
+    weekday = make_order(db_session, "ST001-G05", received_at=monday_night)
+    assert (weekend.priority, weekend.sensitive) == ("high", True)
+    assert (weekday.priority, weekday.sensitive) == ("normal", False)
+    assert weekend.assignee_id == staff(db_session, "manager2").id
