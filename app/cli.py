@@ -95,6 +95,9 @@ def restore_command(archive: str) -> None:
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"restored {result['database']} and {result['documents']} documents")
+from app.rules.cli import rules_cli  # noqa: E402
+
+gridcare.add_command(rules_cli)
 
 
 def register_cli(app: Flask) -> None:

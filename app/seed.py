@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import CallbackQuestion, Channel, DemandType, WorkOrder
+from app.rules.seed import seed_rules
 from app.workflow import service
 from app.workflow.actor import (
     ADMIN,
@@ -252,6 +253,7 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     sync_roles(appbuilder)
     seed_organisation(session)
     seed_staff(appbuilder, session, password)
+    seed_rules(session)
     session.commit()
     added_customers = seed_customers(session, customers)
     session.commit()

@@ -4,5 +4,13 @@ Importing this package registers every table on Flask-AppBuilder's declarative b
 which is what Alembic's autogenerate and the test fixtures look at.
 """
 
-from app.models import customer, notification, org, points, security, workorder  # noqa: F401
+from app.models import (  # noqa: F401
+    customer,
+    notification,
+    org,
+    points,
+    rules,
+    security,
+    workorder,
+)
 from app.models.base import Model  # noqa: F401

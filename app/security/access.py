@@ -54,6 +54,11 @@ def _menus(*names: str) -> list[tuple[str, str]]:
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
+# The rule editor, its dry runs and the leave roster (RuleSetView: can_list, can_edit,
+# can_dry_run; StaffLeaveView; menus "Rules", "Rule sets", "Dry run", "Leave roster") are for
+# administrators only: Admin holds them through "*", no other role is given them.
+RULES_VIEWS = ("RuleSetView", "StaffLeaveView")
+
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
     STATION_MANAGER: [

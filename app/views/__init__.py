@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import audit, customer, org, settings, workorder
+from app.views import audit, customer, org, rules, settings, workorder
 
-DOMAINS = [workorder, customer, org, settings, audit]
+DOMAINS = [workorder, customer, org, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:
