@@ -32,5 +32,11 @@ def seed_demo_command(customers: int, orders: int) -> None:
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
 
 
+from app.jobs.cli import scheduler_command, sync_group  # noqa: E402
+
+gridcare.add_command(sync_group)
+gridcare.add_command(scheduler_command)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(gridcare)

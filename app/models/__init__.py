@@ -5,4 +5,5 @@ which is what Alembic's autogenerate and the test fixtures look at.
 """
 
 from app.models import customer, notification, org, points, workorder  # noqa: F401
+from app.models import announcement, jobs, sync  # noqa: F401
 from app.models.base import Model  # noqa: F401
