@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import customer, org, settings, workorder
+from app.views import announcement, customer, jobs, org, settings, sync, workorder
 
-DOMAINS = [workorder, customer, org, settings]
+DOMAINS = [workorder, customer, org, announcement, jobs, sync, settings]
 
 
 def register(appbuilder: Any) -> None:
