@@ -67,6 +67,8 @@ def execute(session: Session, name: str, *, scheduled_at: dt.datetime, manual: s
     if definition is None:
         log.warning("job %s fired but has no definition any more", name)
         return None
+    func_path = definition.func
+    session.commit()  # end the read: on SQLite a reader that then writes may be refused
     key = tick_key(name, scheduled_at, manual)
     run = JobRun(job_name=name, tick_key=key, trigger="manual" if manual else "schedule",
                  scheduled_at=scheduled_at, started_at=utcnow(), outcome=RunOutcome.RUNNING.value,
@@ -78,7 +80,7 @@ def execute(session: Session, name: str, *, scheduled_at: dt.datetime, manual: s
         session.rollback()
         log.warning("duplicate tick %s skipped: it has already been run", key)
         return None
-    run_id, func_path = run.id, definition.func
+    run_id = run.id
     outcome, counts, error = RunOutcome.SUCCESS.value, None, None
     try:
         func = import_string(func_path)

@@ -198,46 +198,55 @@ class LeasedScheduler:
             return
         self._last_reconcile = time.monotonic()
         scheduler = self.scheduler
-        with Session(self.engine) as session:
+        # Read the definitions in a transaction of their own: the job store writes through
+        # other connections, and on SQLite a reader that later writes would be refused.
+        with Session(self.engine, expire_on_commit=False) as session:
             definitions = list(session.scalars(select(JobDefinition)))
-            jobs = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
-            for definition in definitions:
-                signature = f"{definition.func}|{definition.cron}|{definition.misfire_grace_seconds}"
-                job = jobs.pop(definition.name, None)
-                if job is None or job.kwargs.get("signature") != signature:
-                    try:
-                        trigger = parse_cron(definition.cron)
-                    except ValueError as error:
-                        log.error("job %s has a bad schedule: %s", definition.name, error)
-                        continue
-                    job = scheduler.add_job(
-                        RUN_DEFINITION, trigger=trigger, args=[definition.name],
-                        kwargs={"signature": signature}, id=definition.name, name=definition.name,
-                        replace_existing=True, jobstore="default", coalesce=True, max_instances=1,
-                        misfire_grace_time=definition.misfire_grace_seconds,
-                    )
-                    job = scheduler.get_job(definition.name, jobstore="default")
-                if job is None:
+            session.commit()
+        jobs = {job.id: job for job in scheduler.get_jobs(jobstore="default")}
+        for definition in definitions:
+            signature = f"{definition.func}|{definition.cron}|{definition.misfire_grace_seconds}"
+            job = jobs.pop(definition.name, None)
+            if job is None or job.kwargs.get("signature") != signature:
+                try:
+                    trigger = parse_cron(definition.cron)
+                except ValueError as error:
+                    log.error("job %s has a bad schedule: %s", definition.name, error)
                     continue
-                if definition.paused and job.next_run_time is not None:
-                    scheduler.pause_job(definition.name, jobstore="default")
-                elif not definition.paused and job.next_run_time is None:
-                    scheduler.resume_job(definition.name, jobstore="default")
-                if definition.run_requested_at is not None:
-                    requested = definition.run_requested_at
-                    claimed = session.execute(update(JobDefinition).where(
-                        JobDefinition.id == definition.id, JobDefinition.run_requested_at == requested
-                    ).values(run_requested_at=None)).rowcount
-                    session.commit()
-                    if claimed:
-                        scheduler.add_job(
-                            RUN_DEFINITION, trigger="date", run_date=utcnow(), args=[definition.name],
-                            kwargs={"manual": f"{requested:%Y-%m-%dT%H:%M:%S.%f}"},
-                            jobstore="memory", misfire_grace_time=3600,
-                            id=f"{definition.name}-manual-{uuid.uuid4().hex[:8]}",
-                        )
-            for orphan in jobs:
-                scheduler.remove_job(orphan, jobstore="default")
+                scheduler.add_job(
+                    RUN_DEFINITION, trigger=trigger, args=[definition.name],
+                    kwargs={"signature": signature}, id=definition.name, name=definition.name,
+                    replace_existing=True, jobstore="default", coalesce=True, max_instances=1,
+                    misfire_grace_time=definition.misfire_grace_seconds,
+                )
+                job = scheduler.get_job(definition.name, jobstore="default")
+            if job is None:
+                continue
+            if definition.paused and job.next_run_time is not None:
+                scheduler.pause_job(definition.name, jobstore="default")
+            elif not definition.paused and job.next_run_time is None:
+                scheduler.resume_job(definition.name, jobstore="default")
+            if definition.run_requested_at is not None:
+                self._start_requested_run(definition)
+        for orphan in jobs:
+            scheduler.remove_job(orphan, jobstore="default")
+
+    def _start_requested_run(self, definition: JobDefinition) -> None:
+        """Claim the "run now" request (only one process can clear it) and run it at once."""
+        assert self.scheduler is not None
+        requested = definition.run_requested_at
+        with Session(self.engine) as session:
+            claimed = session.execute(update(JobDefinition).where(
+                JobDefinition.id == definition.id, JobDefinition.run_requested_at == requested
+            ).values(run_requested_at=None)).rowcount
+            session.commit()
+        if claimed and requested is not None:
+            self.scheduler.add_job(
+                RUN_DEFINITION, trigger="date", run_date=utcnow(), args=[definition.name],
+                kwargs={"manual": f"{requested:%Y-%m-%dT%H:%M:%S.%f}"},
+                jobstore="memory", misfire_grace_time=3600,
+                id=f"{definition.name}-manual-{uuid.uuid4().hex[:8]}",
+            )
 
     def step(self) -> None:
         """One heartbeat: take or renew the lease, then act accordingly."""

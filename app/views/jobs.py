@@ -96,7 +96,8 @@ class JobDefinitionView(GridCareModelView):
     list_columns = ["name", "description", "cron", "misfire_grace_seconds", "paused", "run_requested_at"]
     show_columns = ["name", "description", "func", "cron", "misfire_grace_seconds", "paused",
                     "run_requested_at", "updated_at"]
-    add_columns = edit_columns = ["name", "description", "func", "cron", "misfire_grace_seconds", "paused"]
+    # Pausing is the Pause button (a required BooleanField cannot be unticked in FAB forms).
+    add_columns = edit_columns = ["name", "description", "func", "cron", "misfire_grace_seconds"]
     search_columns = ["name", "func", "paused"]
     validators_columns = {"cron": [CronValidator()], "func": [DottedPathValidator()]}
     formatters_columns = {"cron": _next_run, "run_requested_at": local_time, "updated_at": local_time}
