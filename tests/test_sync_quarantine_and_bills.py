@@ -4,11 +4,13 @@ way as the archive (upsert by customer and period, bad rows quarantined, re-runs
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import select
 
 from app.models.customer import Bill, Customer
+from app.models.jobs import JobRun
 from app.models.sync import QuarantinedRow
 from tests.conftest import csrf_from
 from tests.test_sync_customers import ZH_HEADER, good_row, summary_of, sync, write_archive
@@ -79,3 +81,30 @@ def test_bills_sync_upserts_by_customer_and_period(app, db_session, tmp_path):
     db_session.rollback()
     bill = db_session.scalar(select(Bill).join(Customer).where(Customer.customer_no == good_row(1)[0]))
     assert bill.amount_yuan == Decimal("180.00") and bill.valley_kwh == Decimal("70.00")
+
+
+def test_the_inbox_job_syncs_waiting_exports_and_files_them_away(app, db_session, tmp_path):
+    from app.jobs import runner
+    from app.jobs.scheduler import ensure_default_jobs
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_archive(inbox / "customers-20261129.csv", 150)
+    _write(inbox / "bills-202610.csv", BILL_HEADER,
+           [[good_row(n)[0], "202610", "100", "0", "40", "30", "30", "53.80"] for n in range(1, 6)])
+    _write(inbox / "customers-broken.csv", ["户号", "户名"], [["3500000000001", "某某"]])
+    (inbox / "readme.txt").write_text("not an export")
+    ensure_default_jobs(db_session)
+    app.config["SYNC_INBOX_DIR"] = str(inbox)
+    try:
+        runner.bind_app(app)
+        runner.run_definition("sync_inbox", scheduled_at=dt.datetime(2026, 11, 29, 1, 0, tzinfo=dt.timezone.utc))
+    finally:
+        app.config["SYNC_INBOX_DIR"] = str(tmp_path / "nowhere")
+    db_session.rollback()
+    run = db_session.scalar(select(JobRun).where(JobRun.job_name == "sync_inbox"))
+    assert run.outcome == "success", run.error
+    assert run.counts["files"] == 2 and run.counts["rejected_files"] == 1
+    assert run.counts["inserted"] == 148 + 5 and run.counts["quarantined"] == 2
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == ["readme.txt"]
+    assert len(list((inbox / "done").iterdir())) == 2 and len(list((inbox / "rejected").iterdir())) == 1

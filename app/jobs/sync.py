@@ -682,10 +682,14 @@ def sync_inbox(session: Session, now: dt.datetime, inbox_dir: str | None = None)
               "rejected_files": 0}
     if not folder.is_dir():
         return counts
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+    waiting = []
+    for path in folder.iterdir():
         kind = next((k for k, prefixes in _INBOX_KINDS if path.name.lower().startswith(prefixes)), None)
-        if kind is None:
-            continue
+        if path.is_file() and kind is not None:
+            waiting.append((kind, path))
+    # Archives before bills: a bill names a customer the archive of the same day may add.
+    order = [k for k, _ in _INBOX_KINDS]
+    for kind, path in sorted(waiting, key=lambda item: (order.index(item[0]), item[1].name)):
         try:
             summary = run_sync(session, kind, path)
         except SyncError as error:
