@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`), outside the test suite; each ``*_bench.py`` has a ``main()``."""
