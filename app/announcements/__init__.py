@@ -80,7 +80,9 @@ def mark_read(session: Session, announcement_id: int, user_id: int, now: dt.date
         AnnouncementRead.announcement_id == announcement_id, AnnouncementRead.user_id == user_id))
     if existing is not None:
         return existing.read_at
-    receipt = AnnouncementRead(announcement_id=announcement_id, user_id=user_id, read_at=now or utcnow())
+    # Whole seconds: MySQL keeps no fractions, and the same receipt must read the same everywhere.
+    receipt = AnnouncementRead(announcement_id=announcement_id, user_id=user_id,
+                               read_at=(now or utcnow()).replace(microsecond=0))
     try:
         with session.begin_nested():
             session.add(receipt)

@@ -203,4 +203,6 @@ def register(appbuilder: Any) -> None:
                         label=_l("Job runs"), category_label=_l("Scheduling"))
     appbuilder.add_view(SlaWarningView, "SLA warnings", icon="fa-bell", category="Scheduling",
                         label=_l("SLA warnings"), category_label=_l("Scheduling"))
-    appbuilder.app.context_processor(lambda: {"sla_panel": sla_panel})
+    from flask import current_app
+
+    current_app._get_current_object().context_processor(lambda: {"sla_panel": sla_panel})
