@@ -59,6 +59,22 @@ def test_a_second_scheduler_stands_by_until_the_lease_of_the_first_expires(app, 
     assert db_session.get(SchedulerLease, "scheduler").holder == "host:2:b"
 
 
+def test_a_scheduler_that_lost_its_lease_stops_running_jobs(app, db_session):
+    ensure_default_jobs(db_session)
+    leased = LeasedScheduler(app, holder="host:1:lost")
+    try:
+        leased.step()
+        assert leased.active and leased.scheduler.get_job("sla_sweep") is not None
+        # Another process holds the lease now (this one was frozen past its expiry).
+        lease = db_session.get(SchedulerLease, "scheduler")
+        lease.holder, lease.expires_at = "host:2:new", utcnow() + dt.timedelta(minutes=5)
+        db_session.commit()
+        leased.step()
+        assert not leased.active
+    finally:
+        leased.deactivate("test over")
+
+
 def test_cron_strings_with_five_or_six_fields_are_accepted_and_others_refused():
     every_two_seconds = parse_cron("*/2 * * * * *")
     start = dt.datetime(2026, 11, 30, 10, 0, 1, tzinfo=dt.timezone.utc)

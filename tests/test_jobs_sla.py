@@ -68,6 +68,7 @@ def test_levels_reach_wider_and_an_overdue_order_is_marked(app, db_session, tmp_
     assert len(overdue) == 1
     # one mail per person per warning: 1 + 3 + 3
     assert len(list(tmp_path.glob("*.eml"))) == 7
+    assert [w.mailed for w in db_session.scalars(select(SlaWarning).order_by(SlaWarning.id))] == [1, 3, 3]
 
 
 def test_the_order_page_shows_the_clock(app, db_session, login_as):

@@ -146,10 +146,11 @@ def sweep(session: Session, now: dt.datetime | None = None, config: Any = None) 
         if any(ladder.index(s) > ladder.index(level) for s in sent.get(order.id, set())):
             continue
         users = _recipients(session, order, rank)
+        warning = SlaWarning(order_id=order.id, level=level, elapsed_share=round(clock.share, 4),
+                             recipients=len(users), mailed=0, sent_at=now)
         try:
             with session.begin_nested():
-                session.add(SlaWarning(order_id=order.id, level=level, elapsed_share=round(clock.share, 4),
-                                       recipients=len(users), sent_at=now))
+                session.add(warning)
                 session.flush()
         except IntegrityError:
             continue  # another sweep sent this level a moment ago
@@ -174,6 +175,7 @@ def sweep(session: Session, now: dt.datetime | None = None, config: Any = None) 
             for email in session.scalars(select(User.email).where(User.id.in_(users))):
                 if email:
                     mails.append((email, title, body))
+                    warning.mailed += 1
     session.flush()
     if counts["overdue"]:
         _escalate(session, now)

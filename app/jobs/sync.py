@@ -614,6 +614,9 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
             values = _row_values(record, reader.header, positions)
             row = target.validate(values)
         except InvalidRow as error:
+            if not values and record.cells is not None:
+                # A short or long row: keep what lines up, so the correction form is prefilled.
+                values = {n: record.cells[i] for n, i in positions.items() if i < len(record.cells)}
             bad.append((record, values, str(error)))
         else:
             key = target.key(row)
