@@ -62,6 +62,14 @@ class Config:
     DOCUMENT_DIR = os.environ.get("DOCUMENT_DIR", str(INSTANCE_DIR / "documents"))
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    # The scheduler's lease: a standby process takes over this long after the active one dies.
+    SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "30"))
+    SCHEDULER_RECONCILE_SECONDS = float(os.environ.get("SCHEDULER_RECONCILE_SECONDS", "5"))
+    SYNC_INBOX_DIR = os.environ.get("SYNC_INBOX_DIR", str(INSTANCE_DIR / "inbox"))
+    # SLA warning levels in percent of the allowed time; overdue always follows.
+    SLA_WARNING_LEVELS = os.environ.get("SLA_WARNING_LEVELS", "50,75,90")
+    # Mail SLA warnings too: "auto" (when SMTP_URL is set), "1" (outbox when no SMTP) or "0".
+    SLA_MAIL = os.environ.get("SLA_MAIL", "auto")
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "GridCare#2026")
 
     # Work-order policy

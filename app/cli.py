@@ -98,6 +98,10 @@ def restore_command(archive: str) -> None:
 from app.rules.cli import rules_cli  # noqa: E402
 
 gridcare.add_command(rules_cli)
+from app.jobs.cli import scheduler_command, sync_group  # noqa: E402
+
+gridcare.add_command(sync_group)
+gridcare.add_command(scheduler_command)
 
 
 def register_cli(app: Flask) -> None:

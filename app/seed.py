@@ -258,4 +258,7 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     added_customers = seed_customers(session, customers)
     session.commit()
     added_orders = seed_orders(appbuilder, session, orders)
+    from app.jobs.seed import seed_jobs  # jobs domain: default job definitions, an announcement
+
+    seed_jobs(session)
     return {"customers": added_customers, "orders": added_orders}

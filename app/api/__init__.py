@@ -1,12 +1,16 @@
-"""REST APIs: the mobile app's (JWT) and, later, the intake API of external channels."""
+"""REST APIs: the mobile app's (JWT) and the intake API of external channels (API keys)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.api import session, workorder
+from app.api import (  # noqa: F401
+    announcement,
+    session,
+    workorder,
+)
 
-DOMAINS = [workorder, session]
+DOMAINS = [workorder, session, announcement]
 
 
 def register(appbuilder: Any) -> None:

@@ -5,12 +5,15 @@ which is what Alembic's autogenerate and the test fixtures look at.
 """
 
 from app.models import (  # noqa: F401
+    announcement,
     customer,
+    jobs,
     notification,
     org,
     points,
     rules,
     security,
+    sync,
     workorder,
 )
 from app.models.base import Model  # noqa: F401

@@ -105,6 +105,20 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     CHANNEL_CLIENT: [],
 }
 
+# Policy announcements (jobs branch): every member of staff reads them, on screen and in the
+# mobile app; station managers publish them.  Scheduling screens are for Admin only.
+for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
+    ACCESS_MATRIX[_role] += [
+        ("can_list", "MyAnnouncementsView"), ("can_show", "MyAnnouncementsView"),
+        ("can_get", "AnnouncementApi"), ("can_post", "AnnouncementApi"),
+        *_menus("Announcements"),
+    ]
+ACCESS_MATRIX[STATION_MANAGER] += [
+    *[(perm, "AnnouncementView") for perm in
+      ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_attach")],
+    *_menus("Manage announcements"),
+]
+
 # Permissions that no view declares but the code checks explicitly.
 EXTRA_PERMISSIONS = [("can_view", "PersonalData")]
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import audit, customer, org, rules, settings, workorder
+from app.views import (  # noqa: F401
+    announcement,
+    audit,
+    customer,
+    jobs,
+    org,
+    rules,
+    settings,
+    sync,
+    workorder,
+)
 
-DOMAINS = [workorder, customer, org, rules, settings, audit]
+DOMAINS = [workorder, customer, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:
