@@ -32,5 +32,11 @@ def seed_demo_command(customers: int, orders: int) -> None:
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
 
 
+from app.channels.cli import apikey, generate_tasks_command  # noqa: E402
+
+gridcare.add_command(apikey)
+gridcare.add_command(generate_tasks_command)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(gridcare)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api import workorder
+from app.api import intake, workorder
 
-DOMAINS = [workorder]
+DOMAINS = [workorder, intake]
 
 
 def register(appbuilder: Any) -> None:
