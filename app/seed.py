@@ -13,6 +13,7 @@ from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app.channels.seed import seed_channels
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import CallbackQuestion, Channel, DemandType, WorkOrder
@@ -256,4 +257,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     added_customers = seed_customers(session, customers)
     session.commit()
     added_orders = seed_orders(appbuilder, session, orders)
+    seed_channels(session)
     return {"customers": added_customers, "orders": added_orders}

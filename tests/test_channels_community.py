@@ -204,3 +204,16 @@ def test_period_keys_of_weekly_and_monthly_tasks():
 
 def test_district_manager_cannot_set_tasks(login_as):
     assert login_as("manager1").get("/tasktemplateview/add").status_code in (302, 403)
+
+
+def test_channel_demo_data_is_repeatable(db_session):
+    from app.channels.seed import seed_channels
+    from app.models.channel import DutyShift, ServicePoint
+
+    seed_channels(db_session)
+    counts = [db_session.scalar(select(func.count()).select_from(m))
+              for m in (ServicePoint, DutyShift, LoveSupermarket, CommunityResident, TaskTemplate)]
+    seed_channels(db_session)
+    again = [db_session.scalar(select(func.count()).select_from(m))
+             for m in (ServicePoint, DutyShift, LoveSupermarket, CommunityResident, TaskTemplate)]
+    assert counts == again and all(counts)
