@@ -217,3 +217,19 @@ def test_channel_demo_data_is_repeatable(db_session):
     again = [db_session.scalar(select(func.count()).select_from(m))
              for m in (ServicePoint, DutyShift, LoveSupermarket, CommunityResident, TaskTemplate)]
     assert counts == again and all(counts)
+
+
+def test_the_database_refuses_a_second_occurrence_of_one_period(db_session):
+    from sqlalchemy.exc import IntegrityError
+
+    template = TaskTemplate(title="每月欠费催缴", kind="arrears_reminder", content="催缴欠费用户",
+                            recurrence="monthly", station_id=grid(db_session, "ST001-G01").station_id,
+                            assignee_id=staff(db_session, "manager1").id, deadline_working_days=5,
+                            work_points=Decimal("3"))
+    db_session.add(template)
+    db_session.commit()
+    db_session.add_all([TaskOccurrence(template_id=template.id, period_key="2026-11"),
+                        TaskOccurrence(template_id=template.id, period_key="2026-11")])
+    with pytest.raises(IntegrityError):
+        db_session.commit()
+    db_session.rollback()

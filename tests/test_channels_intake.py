@@ -221,3 +221,18 @@ def test_bad_since_is_a_400(app, client):
 def test_intake_is_in_the_openapi_document(client, api_as):
     spec = api_as("admin").get("/api/v1/_openapi").get_json()
     assert "/intake/{channel}" in spec["paths"] or "/api/v1/intake/{channel}" in spec["paths"]
+
+
+def test_channels_without_intake_answer_404(app, client):
+    key = new_key(app, "convenience_point")
+    response = post(client, "convenience_point", key, demand("P-1"))
+    assert response.status_code == 404 and "message" in response.get_json()
+
+
+def test_repeat_with_keys_in_another_order_is_the_same_payload(app, client, db_session):
+    key = new_key(app, "oa_demand")
+    body = demand("OA-9")
+    assert post(client, "oa_demand", key, body).status_code == 201
+    reordered = json.dumps(dict(reversed(list(body.items()))), ensure_ascii=False).encode()
+    assert post(client, "oa_demand", key, reordered).status_code == 200
+    assert count_orders(db_session) == 1

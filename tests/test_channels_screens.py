@@ -232,3 +232,26 @@ def test_leader_merges_a_flagged_duplicate_on_the_screen(login_as, db_session):
     db_session.rollback()
     assert db_session.get(DuplicateReview, review.id).status == "merged"
     assert db_session.get(WorkOrder, again.id).parent_id == first.id
+
+
+def test_channel_overview_counts_each_channels_orders_in_scope(login_as, db_session):
+    make_order(db_session, "ST001-G01", channel="hotline_12345", content="一号台区投诉")
+    make_order(db_session, "ST001-G02", channel="hotline_12345", content="二号台区咨询")
+    make_order(db_session, "ST001-G05", channel="hotline_12345", content="五号台区咨询")
+    make_order(db_session, "ST001-G01", channel="convenience_point", content="窗口登记")
+    html = login_as("manager1").get("/channels/overview").get_data(as_text=True)
+    assert re.search(r'data-channel="hotline_12345">.*?class="total">2<', html, re.S)
+    assert re.search(r'data-channel="convenience_point">.*?class="total">1<', html, re.S)
+    html = login_as("leader1").get("/channels/overview").get_data(as_text=True)
+    assert re.search(r'data-channel="hotline_12345">.*?class="total">3<', html, re.S)
+
+
+def test_duplicate_review_shows_both_timelines(login_as, db_session):
+    first = make_order(db_session, channel="hotline_12345", content="楼道灯不亮好几天了",
+                       phone="13800001111")
+    again = make_order(db_session, channel="city_call", content="楼道灯好几天不亮了",
+                       phone="13800001111")
+    review = db_session.scalar(select(DuplicateReview))
+    html = login_as("leader1").get(f"/duplicatereviewview/show/{review.id}").get_data(as_text=True)
+    section = html[html.index('id="both-timelines"'):]
+    assert first.number in section and again.number in section and "flag_duplicate" in section

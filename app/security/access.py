@@ -67,7 +67,8 @@ _CHANNEL_MENUS = (
     "Internal task",
 )
 _CHANNEL_READ = [("can_list", v) for v in _CHANNEL_ORDER_VIEWS] + [
-    ("can_show", v) for v in _CHANNEL_ORDER_VIEWS]
+    ("can_show", v) for v in _CHANNEL_ORDER_VIEWS] + [
+    ("can_overview", "ChannelOverviewView"), ("menu_access", "Orders by channel")]
 _CHANNEL_LEADER = [
     *_CHANNEL_READ,
     *_read("DuplicateReviewView"), ("merge", "DuplicateReviewView"), ("keep", "DuplicateReviewView"),

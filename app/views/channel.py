@@ -140,6 +140,47 @@ def _channel_view(channel: Channel) -> type[ChannelOrderView]:
 CHANNEL_VIEWS = {c.value: _channel_view(c) for c in Channel}
 
 
+class ChannelOverviewView(BaseView):
+    """Each channel's own figures in the viewer's scope, linking to the channel's list."""
+
+    route_base = "/channels"
+    default_view = "overview"
+    base_permissions = ["can_overview"]
+
+    @expose("/overview", methods=["GET"])
+    @has_access
+    @permission_name("overview")
+    def overview(self) -> Any:
+        import datetime as dt
+
+        from app.channels.figures import channel_figures
+        from app.workflow.calendar import LOCAL_TZ
+
+        actor = current_actor()
+        assert actor is not None
+        today = dt.datetime.now(LOCAL_TZ).date()
+
+        def day(name: str, default: dt.date) -> dt.date:
+            try:
+                return dt.date.fromisoformat(request.args.get(name) or default.isoformat())
+            except ValueError:
+                flash(gettext("Dates are written YYYY-MM-DD."), "danger")
+                return default
+
+        start = day("from", today.replace(day=1))
+        end = day("to", today)
+        to_utc = lambda d: dt.datetime.combine(d, dt.time(), LOCAL_TZ)  # noqa: E731
+        figures = channel_figures(db.session, actor, to_utc(start), to_utc(end + dt.timedelta(days=1)))
+        rows = [{
+            "channel": f.channel, "label": gettext(Channel(f.channel).label),  # type: ignore[attr-defined]
+            "url": url_for(f"{CHANNEL_VIEWS[f.channel].__name__}.list"), "total": f.total,
+            "open": f.open, "resolved": f.resolved, "timely_rate": f.timely_rate,
+            "duplicates": f.duplicates, "children": f.children,
+        } for f in figures]
+        return self.render_template("channel/overview.html", rows=rows, start=start.isoformat(),
+                                    end=end.isoformat())
+
+
 # --- duplicates -------------------------------------------------------------------------
 class DuplicateReviewView(GridCareModelView):
     datamodel = SQLAInterface(DuplicateReview)
@@ -154,6 +195,23 @@ class DuplicateReviewView(GridCareModelView):
     label_columns = {"order": _l("Order"), "duplicate_of": _l("Earlier order"),
                      "similarity": _l("Similarity"), "matched_on": _l("Matched on"),
                      "status": _l("Decision"), "created_at": _l("Flagged at")}
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> Any:
+        """The review with both orders' timelines side by side (after a merge: the merged one's)."""
+        widgets = self._show(pk)  # 404 outside the viewer's scope
+        review = db.session.get(DuplicateReview, int(pk))
+        assert review is not None
+        original = review.duplicate_of
+        timelines = [
+            (gettext("Earlier order"), original, duplicates.merged_timeline(db.session, original)),
+            (gettext("Order"), review.order, list(review.order.events)),
+        ]
+        return self.render_template("channel/duplicate_show.html", pk=pk, title=self.show_title,
+                                    widgets=widgets, related_views=self._related_views,
+                                    timelines=timelines, local_time=local_time,
+                                    state_label=OrderState.label_of)
 
     def _decide(self, items: Any, merge: bool) -> Any:
         actor = current_actor()
@@ -307,6 +365,8 @@ def register(appbuilder: Any) -> None:
     from app.views import channel_branch
 
     install_hooks()
+    appbuilder.add_view(ChannelOverviewView, "Orders by channel", icon="fa-bar-chart",
+                        category=CATEGORY, label=_l("Orders by channel"), category_label=CATEGORY_LABEL)
     for code, view in CHANNEL_VIEWS.items():
         label = Channel(code).label  # type: ignore[attr-defined]
         appbuilder.add_view(view, label, icon="fa-inbox", category=CATEGORY,
