@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.channels import apikeys
 from app.models.channel import ChannelApiKeyUse, FeedbackOutbox
 from app.models.workorder import WorkOrder
-from tests.factories import actor, advance, make_customer
+from tests.factories import advance, make_customer
 
 
 def new_key(app, channel: str) -> str:

@@ -255,3 +255,27 @@ def test_duplicate_review_shows_both_timelines(login_as, db_session):
     html = login_as("leader1").get(f"/duplicatereviewview/show/{review.id}").get_data(as_text=True)
     section = html[html.index('id="both-timelines"'):]
     assert first.number in section and again.number in section and "flag_duplicate" in section
+
+
+def test_every_channel_screen_opens_for_the_roles_that_use_it(login_as, db_session):
+    make_supermarket(db_session, "城东1号爱心超市", "ST001-G01", "manager1")
+    pages = {
+        "leader1": ["/servicepointview/list/", "/servicepointview/add", "/dutyshiftview/list/",
+                    "/dutyshiftview/add", "/lovesupermarketview/list/", "/lovesupermarketview/add",
+                    "/communityresidentview/list/", "/communityresidentview/add",
+                    "/tasktemplateview/list/", "/tasktemplateview/add", "/duplicatereviewview/list/",
+                    "/branchregistration/supermarket", "/channels/overview", "/taskorderview/list/"],
+        "manager1": ["/citycall/register", "/lovesupermarketview/map", "/cityCallOrderView/list/".lower()],
+        "operator1": ["/branchregistration/point", "/branchregistration/supermarket",
+                      "/dutyshiftview/list/", "/servicepointview/list/", "/communityresidentview/add"],
+        "admin": ["/channelapikeyview/list/", "/channelapikeyview/create", "/channelapikeyuseview/list/"],
+    }
+    for username, urls in pages.items():
+        client = login_as(username)
+        for url in urls:
+            assert client.get(url).status_code == 200, (username, url)
+
+
+def test_operators_cannot_manage_rosters_and_managers_cannot_open_the_roster(login_as):
+    assert login_as("operator1").get("/dutyshiftview/add").status_code in (302, 403)
+    assert login_as("manager1").get("/dutyshiftview/list/").status_code in (302, 403)

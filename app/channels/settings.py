@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_OUTAGE_KEYWORDS = ("停电", "没电", "断电", "无电", "跳闸", "outage", "power cut", "no power")
@@ -19,8 +19,8 @@ class ChannelSettings:
     intake_max_content_chars: int = 10_000
     intake_max_body_bytes: int = 16 * 1024 * 1024
     map_tile_url: str = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
+    map_tile_attribution: str = "© OpenStreetMap"
     public_request_rate_limit: str = "5 per minute"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 settings = ChannelSettings()
@@ -44,5 +44,6 @@ def configure(config: Any) -> ChannelSettings:
     settings.intake_max_content_chars = int(get("INTAKE_MAX_CONTENT_CHARS", 10_000))
     settings.intake_max_body_bytes = int(get("INTAKE_MAX_BODY_BYTES", 16 * 1024 * 1024))
     settings.map_tile_url = str(get("MAP_TILE_URL", settings.map_tile_url))
+    settings.map_tile_attribution = str(get("MAP_TILE_ATTRIBUTION", settings.map_tile_attribution))
     settings.public_request_rate_limit = str(get("PUBLIC_REQUEST_RATE_LIMIT", "5 per minute"))
     return settings

@@ -190,7 +190,7 @@ class LoveSupermarketView(GridCareModelView):
         return self.render_template(
             "channel/supermarket_map.html", markets=markets, grids=grids, people=people,
             grid_id=grid_id, person_id=person_id, tile_url=settings.map_tile_url,
-            tile_attribution=settings.extra.get("map_attribution", "© OpenStreetMap"))
+            tile_attribution=settings.map_tile_attribution)
 
 
 class _ResidentScope(ScopeFilter):
