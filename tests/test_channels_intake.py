@@ -236,3 +236,32 @@ def test_repeat_with_keys_in_another_order_is_the_same_payload(app, client, db_s
     reordered = json.dumps(dict(reversed(list(body.items()))), ensure_ascii=False).encode()
     assert post(client, "oa_demand", key, reordered).status_code == 200
     assert count_orders(db_session) == 1
+
+
+def test_order_with_an_unknown_customer_is_matched_when_the_archive_has_it(app, client, db_session):
+    from app.channels.intake import link_orders_to_customers
+
+    key = new_key(app, "hotline_12345")
+    created = post(client, "hotline_12345", key, demand("M-1", customer_no="3399000001"))
+    assert created.status_code == 201
+    customer = make_customer(db_session, "ST001-G03", customer_no="3399000001")
+    assert link_orders_to_customers(db_session) == 1
+    db_session.commit()
+    order = db_session.get(WorkOrder, created.get_json()["id"])
+    assert order.customer_id == customer.id and order.grid.code == "ST001-G03"
+    assert link_orders_to_customers(db_session) == 0
+
+
+def test_demand_of_an_unknown_customer_lands_at_the_keys_station(app, client, db_session, api_as):
+    from app.extensions import db
+
+    with app.app_context():
+        key = apikeys.create_key(db.session, "hotline_12345", "12345 城东", station_code="ST001").plain
+        db.session.commit()
+    created = post(client, "hotline_12345", key, demand("S-1", customer_no=None))
+    assert created.status_code == 201
+    db_session.rollback()
+    assert db_session.get(WorkOrder, created.get_json()["id"]).station.code == "ST001"
+    listed = api_as("director1").get("/api/v1/workorder/", query_string={"channel": "hotline_12345"})
+    assert [o["id"] for o in listed.get_json()["result"]] == [created.get_json()["id"]]
+    assert api_as("director2").get("/api/v1/workorder/").get_json()["result"] == []

@@ -112,7 +112,8 @@ class IntakeApi(BaseApi):
                 external_id = data["external_id"]
             try:
                 demand = intake.validate(data, utcnow())
-                order, created = intake.intake(db.session, _actor(key), channel, demand)
+                order, created = intake.intake(db.session, _actor(key), channel, demand,
+                                               station_id=key.station_id)
             except InvalidInput as error:
                 status = 400
                 raise error

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
 from app.models.channel import ChannelApiKey, ChannelApiKeyUse
+from app.models.org import Station
 from app.models.workorder import Channel
 from app.workflow.errors import InvalidInput, NotFound
 
@@ -31,15 +32,20 @@ def _hash(plain: str) -> str:
 
 
 def create_key(session: Session, channel: str, name: str | None = None,
-               created_by_id: int | None = None) -> NewKey:
+               created_by_id: int | None = None, station_code: str | None = None) -> NewKey:
     try:
         Channel(channel)
     except ValueError:
         raise InvalidInput(f"unknown channel: {channel}", field="channel") from None
+    station_id = None
+    if station_code:
+        station_id = session.scalar(select(Station.id).where(Station.code == station_code))
+        if station_id is None:
+            raise InvalidInput(f"unknown station: {station_code}", field="station")
     prefix = secrets.token_hex(6)
     plain = f"{KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
     key = ChannelApiKey(channel=channel, name=(name or channel).strip()[:128], prefix=prefix,
-                 key_hash=_hash(plain), created_by_id=created_by_id, created_at=utcnow())
+                 key_hash=_hash(plain), station_id=station_id, created_by_id=created_by_id, created_at=utcnow())
     session.add(key)
     session.flush()
     return NewKey(key=key, plain=plain)

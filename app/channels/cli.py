@@ -11,14 +11,15 @@ apikey = AppGroup("apikey", help="API keys of external channel clients.")
 @apikey.command("create")
 @click.option("--channel", required=True, help="channel code, e.g. hotline_12345")
 @click.option("--name", default=None, help="who the key is for")
-def create_command(channel: str, name: str | None) -> None:
+@click.option("--station", default=None, help="station code taking demands of unknown customers")
+def create_command(channel: str, name: str | None, station: str | None) -> None:
     """Print a new API key for CHANNEL (shown once, stored hashed)."""
     from app.channels import apikeys
     from app.extensions import db
     from app.workflow.errors import DomainError
 
     try:
-        new = apikeys.create_key(db.session, channel, name)
+        new = apikeys.create_key(db.session, channel, name, station_code=station)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()

@@ -170,7 +170,8 @@ _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not 
 
 
 def intake(session: Session, actor: Actor, channel: str, demand: Demand,
-           now: dt.datetime | None = None, attempts: int = 6) -> tuple[WorkOrder, bool]:
+           now: dt.datetime | None = None, attempts: int = 6,
+           station_id: int | None = None) -> tuple[WorkOrder, bool]:
     """Register the demand once; return (order, created).  A repeat with the same payload
     returns the existing order; a different payload under the same external_id is refused."""
     if channel not in API_CHANNELS:
@@ -195,6 +196,8 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
                 external_id=demand.external_id, payload_hash=fingerprint,
                 received_at=demand.received_at, source_deadline=demand.source_deadline, now=now,
             )
+            if order.station_id is None and station_id is not None:
+                order.station_id = station_id  # no known customer: the key's station takes it
             session.commit()
             return order, True
         except IntegrityError:
@@ -220,3 +223,24 @@ def _check_same(order: WorkOrder, fingerprint: str) -> None:
         raise PayloadConflict(
             f"external_id {order.external_id} was already registered as {order.number} "
             "with a different payload", field="external_id")
+
+
+def link_orders_to_customers(session: Session, limit: int = 5000) -> int:
+    """Match orders registered with a customer number the archive did not know yet (an
+    intake may come before the marketing-system sync); return how many were linked.  For
+    the sync job to call after an import."""
+    from app.models.customer import Customer
+
+    rows = session.execute(
+        select(WorkOrder, Customer).join(Customer, Customer.customer_no == WorkOrder.customer_no)
+        .where(WorkOrder.customer_id.is_(None), WorkOrder.customer_no.is_not(None))
+        .order_by(WorkOrder.id).limit(limit)).all()
+    for order, customer in rows:
+        order.customer_id = customer.id
+        if order.grid_id is None:
+            grid = customer.grid
+            order.grid_id = grid.id
+            order.team_id = order.team_id or grid.team_id
+            order.station_id = grid.station_id
+    session.flush()
+    return len(rows)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +28,20 @@ from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
 from app.models.org import Grid, StaffProfile, Station, Team
 
 
+class PreciseUTCDateTime(UTCDateTime):
+    """UTCDateTime with microseconds on MySQL/MariaDB too (DATETIME(6)): the feedback
+    cursor compares times that are often within the same second."""
+
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "mysql":
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+
 # --- intake API keys ---------------------------------------------------------------------
 class ChannelApiKey(Model):
     """A key of one external platform for one channel.  Only a SHA-256 of the key is kept;
@@ -39,10 +54,14 @@ class ChannelApiKey(Model):
     name: Mapped[str] = mapped_column(String(128))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
+    # Demands that name no known customer land at this station (None: company-wide, admins).
+    station_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_station.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     revoked_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+
+    station: Mapped[Optional[Station]] = relationship()
 
     @property
     def active(self) -> bool:
@@ -66,7 +85,7 @@ class ChannelApiKeyUse(Model):
     status: Mapped[int] = mapped_column(Integer)
     external_id: Mapped[Optional[str]] = mapped_column(String(64))
     remote_addr: Mapped[Optional[str]] = mapped_column(String(64))
-    used_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[dt.datetime] = mapped_column(PreciseUTCDateTime(), default=utcnow)
 
     api_key: Mapped[ChannelApiKey] = relationship()
 
@@ -85,7 +104,7 @@ class FeedbackOutbox(Model):
     action: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16))
     payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(PreciseUTCDateTime(), default=utcnow)
     delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
 
 

@@ -50,11 +50,11 @@ class ChannelApiKeyView(GridCareModelView):
     list_title = _l("API keys of external channels")
     base_permissions = ["can_list", "can_show", "can_create", "revoke"]
     base_order = ("id", "desc")
-    list_columns = ["channel", "name", "prefix", "created_at", "revoked_at"]
-    show_columns = ["channel", "name", "prefix", "created_at", "revoked_at"]
+    list_columns = ["channel", "name", "station", "prefix", "created_at", "revoked_at"]
+    show_columns = ["channel", "name", "station", "prefix", "created_at", "revoked_at"]
     formatters_columns = {"channel": label_formatter(Channel), "created_at": local_time,
                           "revoked_at": local_time}
-    label_columns = {"channel": _l("Channel"), "name": _l("Client name"), "prefix": _l("Key prefix"),
+    label_columns = {"channel": _l("Channel"), "name": _l("Client name"), "prefix": _l("Key prefix"), "station": _l("Station"),
                      "created_at": _l("Created at"), "revoked_at": _l("Revoked at")}
 
     @expose("/create", methods=["GET", "POST"])
@@ -67,15 +67,19 @@ class ChannelApiKeyView(GridCareModelView):
             actor = current_actor()
             try:
                 new = apikeys.create_key(db.session, request.form.get("channel", ""),
-                                         request.form.get("name"), actor.user_id if actor else None)
+                                         request.form.get("name"), actor.user_id if actor else None,
+                                         station_code=request.form.get("station") or None)
                 db.session.commit()
             except DomainError as error:
                 db.session.rollback()
                 flash(error.message, "danger")
             else:
                 plain, key = new.plain, new.key
+        from app.models.org import Station
+
+        stations = db.session.scalars(select(Station).order_by(Station.code)).all()
         return self.render_template("channel/apikey_create.html", plain=plain, key=key,
-                                    channels=Channel.choices())
+                                    channels=Channel.choices(), stations=stations)
 
     @action("revoke", _l("Revoke"), _l("Revoke the selected keys? Their clients are refused at once."),
             "fa-ban", single=False)

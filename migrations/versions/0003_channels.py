@@ -1,13 +1,14 @@
-"""channels
+"""channels: API keys, feedback outbox, service points and rosters, love supermarkets, community points, duplicate reviews, task templates
 
 Revision ID: 0003_channels
 Revises: 0002_shared
-Create Date: 2026-11-29 03:15:54.615773
+Create Date: 2026-11-29 03:32:58.881976
 
 """
 from alembic import op
 import sqlalchemy as sa
 import app.models.base
+import app.models.channel
 
 
 # revision identifiers, used by Alembic.
@@ -25,12 +26,14 @@ def upgrade():
     sa.Column('name', sa.String(length=128), nullable=False),
     sa.Column('prefix', sa.String(length=16), nullable=False),
     sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('station_id', sa.Integer(), nullable=True),
     sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.Column('revoked_at', app.models.base.UTCDateTime(), nullable=True),
     sa.Column('revoked_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['revoked_by_id'], ['ab_user.id'], ),
+    sa.ForeignKeyConstraint(['station_id'], ['org_station.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('prefix')
     )
@@ -46,7 +49,7 @@ def upgrade():
     sa.Column('status', sa.Integer(), nullable=False),
     sa.Column('external_id', sa.String(length=64), nullable=True),
     sa.Column('remote_addr', sa.String(length=64), nullable=True),
-    sa.Column('used_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('used_at', app.models.channel.PreciseUTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['api_key_id'], ['channel_api_key.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
     )
@@ -211,7 +214,7 @@ def upgrade():
     sa.Column('action', sa.String(length=32), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=True),
-    sa.Column('created_at', app.models.base.UTCDateTime(), nullable=False),
+    sa.Column('created_at', app.models.channel.PreciseUTCDateTime(), nullable=False),
     sa.Column('delivered_at', app.models.base.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['order_id'], ['work_order.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
