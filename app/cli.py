@@ -102,6 +102,10 @@ from app.jobs.cli import scheduler_command, sync_group  # noqa: E402
 
 gridcare.add_command(sync_group)
 gridcare.add_command(scheduler_command)
+from app.channels.cli import apikey, generate_tasks_command  # noqa: E402
+
+gridcare.add_command(apikey)
+gridcare.add_command(generate_tasks_command)
 
 
 def register_cli(app: Flask) -> None:

@@ -13,6 +13,7 @@ from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app.channels.seed import seed_channels
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import CallbackQuestion, Channel, DemandType, WorkOrder
@@ -261,4 +262,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     from app.jobs.seed import seed_jobs  # jobs domain: default job definitions, an announcement
 
     seed_jobs(session)
+    seed_channels(session)
     return {"customers": added_customers, "orders": added_orders}

@@ -6,11 +6,12 @@ from typing import Any
 
 from app.api import (  # noqa: F401
     announcement,
+    intake,
     session,
     workorder,
 )
 
-DOMAINS = [workorder, session, announcement]
+DOMAINS = [workorder, intake, session, announcement]
 
 
 def register(appbuilder: Any) -> None:

@@ -58,6 +58,37 @@ _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 # can_dry_run; StaffLeaveView; menus "Rules", "Rule sets", "Dry run", "Leave roster") are for
 # administrators only: Admin holds them through "*", no other role is given them.
 RULES_VIEWS = ("RuleSetView", "StaffLeaveView")
+# Channels (app/views/channel*.py): one order list per channel, duplicates, branch channels, tasks.
+_CHANNEL_ORDER_VIEWS = (
+    "CityCallOrderView", "Hotline12345OrderView", "ThreeServicesOrderView",
+    "GrassrootsGridOrderView", "ConveniencePointOrderView", "LoveSupermarketOrderView",
+    "OnlineNonfaultOrderView", "OaDemandOrderView", "OnsiteOrderView", "TaskOrderView",
+)
+_CHANNEL_MENUS = (
+    "Channels", "Smart urban management call", "12345 government hotline",
+    "Three-services enterprise app", "Grassroots governance platform", "Convenience service point",
+    "Electricity love supermarket", "Online non-fault request", "OA system transfer", "On-site",
+    "Internal task",
+)
+_CHANNEL_READ = [("can_list", v) for v in _CHANNEL_ORDER_VIEWS] + [
+    ("can_show", v) for v in _CHANNEL_ORDER_VIEWS] + [
+    ("can_overview", "ChannelOverviewView"), ("menu_access", "Orders by channel")]
+_CHANNEL_LEADER = [
+    *_CHANNEL_READ,
+    *_read("DuplicateReviewView"), ("merge", "DuplicateReviewView"), ("keep", "DuplicateReviewView"),
+    *_read("ServicePointView"), ("can_add", "ServicePointView"), ("can_edit", "ServicePointView"),
+    *_read("DutyShiftView"), ("can_add", "DutyShiftView"), ("can_edit", "DutyShiftView"),
+    ("can_delete", "DutyShiftView"),
+    *_read("LoveSupermarketView"), ("can_add", "LoveSupermarketView"),
+    ("can_edit", "LoveSupermarketView"), ("can_map", "LoveSupermarketView"),
+    *_read("CommunityResidentView"), ("can_add", "CommunityResidentView"),
+    ("can_points", "CommunityResidentView"),
+    ("can_register_supermarket", "BranchRegistrationView"),
+    *_read("TaskTemplateView"), ("can_add", "TaskTemplateView"), ("can_edit", "TaskTemplateView"),
+    *_menus(*_CHANNEL_MENUS, "Possible duplicates", "Convenience service points", "Duty roster",
+            "Love supermarkets", "Love supermarket map", "Community points",
+            "Register at a love supermarket", "Tasks"),
+]
 
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
@@ -71,6 +102,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
+        *_CHANNEL_LEADER,
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -83,6 +115,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
+        *_CHANNEL_LEADER,
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -91,6 +124,13 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_transition", "WorkOrderView"),
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills"),
+        # channels: registers city calls; sees the supermarkets of own grids
+        *_CHANNEL_READ,
+        ("can_register", "CityCallView"),
+        *_read("LoveSupermarketView"), ("can_map", "LoveSupermarketView"),
+        *_read("CommunityResidentView"), ("can_points", "CommunityResidentView"),
+        *_menus(*_CHANNEL_MENUS, "Register a city call", "Love supermarkets",
+                "Love supermarket map", "Community points"),
     ],
     OPERATOR: [
         *_SELF_SERVICE,
@@ -100,6 +140,17 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive"),
+        # channels: registers walk-ins at the points where on duty, and at supermarkets
+        *_CHANNEL_READ,
+        ("can_register_point", "BranchRegistrationView"),
+        ("can_register_supermarket", "BranchRegistrationView"),
+        *_read("ServicePointView", "DutyShiftView", "LoveSupermarketView"),
+        ("can_map", "LoveSupermarketView"),
+        *_read("CommunityResidentView"), ("can_add", "CommunityResidentView"),
+        ("can_points", "CommunityResidentView"),
+        *_menus(*_CHANNEL_MENUS, "Register at a service point", "Register at a love supermarket",
+                "Convenience service points", "Duty roster", "Love supermarkets",
+                "Love supermarket map", "Community points"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],

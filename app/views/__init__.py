@@ -7,6 +7,7 @@ from typing import Any
 from app.views import (  # noqa: F401
     announcement,
     audit,
+    channel,
     customer,
     jobs,
     org,
@@ -16,7 +17,7 @@ from app.views import (  # noqa: F401
     workorder,
 )
 
-DOMAINS = [workorder, customer, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, channel, customer, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:

@@ -1,0 +1,183 @@
+"""The intake API of external platforms (CONTRACT.md): ``POST /api/v1/intake/<channel>``
+registers a demand, ``GET /api/v1/intake/<channel>/feedback`` gives back results.  Callers
+authenticate with a per-channel ``X-API-Key``, not as users; every use of a key is logged."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+from flask_appbuilder.api import BaseApi, expose
+
+from app.api.common import iso, safe
+from app.channels import apikeys, feedback, intake
+from app.extensions import db
+from app.models.channel import ChannelApiKey
+from app.models.base import utcnow
+from app.channels.settings import settings
+from app.workflow.actor import ADMIN, CHANNEL_CLIENT, Actor
+from app.workflow.errors import InvalidInput
+
+
+def _actor(key: ChannelApiKey) -> Actor:
+    """The platform as the registering actor.  A platform's demand may concern any grid of
+    the company (the key is the authority), so it registers with company-wide scope; it never
+    acts on orders afterwards."""
+    return Actor(user_id=None, username=f"apikey:{key.prefix}", display_name=key.name,
+                 roles=frozenset({CHANNEL_CLIENT, ADMIN}))
+
+
+class IntakeApi(BaseApi):
+    resource_name = "intake"
+    openapi_spec_tag = "Intake (external channels)"
+    allow_browser_login = False
+    openapi_spec_component_schemas = ()
+
+    def _authenticate(self, channel: str) -> tuple[ChannelApiKey | None, Any]:
+        key = apikeys.find_key(db.session, request.headers.get("X-API-Key"))
+        if key is None:
+            return None, self.response(401, message="a valid X-API-Key is required")
+        if key.channel != channel:
+            self._log(key, 401)
+            return None, self.response(401, message=f"this API key is not for channel {channel}")
+        return key, None
+
+    def _log(self, key: ChannelApiKey, status: int, external_id: str | None = None) -> None:
+        key_id, channel = key.id, key.channel
+        db.session.rollback()
+        with intake.writer_turn(db.session):
+            apikeys.log_use(db.session, key_id, channel, request.method, request.path, status,
+                            external_id, request.remote_addr)
+            db.session.commit()
+
+    @expose("/<channel>", methods=["POST"])
+    @safe
+    def post_demand(self, channel: str) -> Any:
+        """Register a demand of an external platform, exactly once per external_id.
+        ---
+        post:
+          summary: Register a demand (idempotent on external_id)
+          parameters:
+          - {in: path, name: channel, required: true, schema: {type: string,
+             enum: [hotline_12345, three_services, grassroots_grid, oa_demand]}}
+          - {in: header, name: X-API-Key, required: true, schema: {type: string}}
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [external_id, demand_type, content, phone, received_at]
+                  properties:
+                    external_id: {type: string, maxLength: 64}
+                    demand_type: {type: string, enum: [consultation, complaint, report,
+                                  suggestion, opinion, praise, urgent, service]}
+                    content: {type: string}
+                    contact_name: {type: string}
+                    phone: {type: string}
+                    address: {type: string}
+                    customer_no: {type: string}
+                    received_at: {type: string, format: date-time}
+                    source_deadline: {type: string, format: date-time}
+          responses:
+            201: {description: registered, content: {application/json: {schema: {type: object}}}}
+            200: {description: the same demand again; the existing order}
+            400: {description: a field is missing or invalid; the message names it}
+            401: {description: no key, an unknown or revoked key, or a key of another channel}
+            404: {description: the channel takes no demands through this API}
+            409: {description: the external_id was registered with a different payload}
+            413: {description: the body is too large}
+        """
+        if channel not in intake.API_CHANNELS:
+            return self.response(404, message=f"no intake for channel {channel}")
+        key, refusal = self._authenticate(channel)
+        if refusal is not None:
+            return refusal
+        assert key is not None
+        external_id = None
+        status = 500
+        try:
+            if (request.content_length or 0) > settings.intake_max_body_bytes:
+                status = 413
+                return self.response(413, message=f"the body is larger than "
+                                     f"{settings.intake_max_body_bytes} bytes", field="body")
+            request.max_content_length = settings.intake_max_body_bytes
+            try:
+                data = json.loads(request.get_data(cache=False) or b"")
+            except (ValueError, UnicodeDecodeError) as error:
+                status = 400
+                return self.response(400, message=f"the body is not valid JSON: {error}", field="body")
+            if isinstance(data, dict) and isinstance(data.get("external_id"), str):
+                external_id = data["external_id"]
+            try:
+                demand = intake.validate(data, utcnow())
+                order, created = intake.intake(db.session, _actor(key), channel, demand,
+                                               station_id=key.station_id)
+            except InvalidInput as error:
+                status = 400
+                raise error
+            except intake.PayloadConflict:
+                status = 409
+                raise
+            status = 201 if created else 200
+            return self.response(status, id=order.id, number=order.number, state=order.state,
+                                 deadline=iso(order.deadline))
+        finally:
+            self._log(key, status, external_id)
+
+    @expose("/<channel>/feedback", methods=["GET"])
+    @safe
+    def get_feedback(self, channel: str) -> Any:
+        """Results of this channel's orders recorded since a time.
+        ---
+        get:
+          summary: Results to close the source platform's tickets
+          parameters:
+          - {in: path, name: channel, required: true, schema: {type: string}}
+          - {in: header, name: X-API-Key, required: true, schema: {type: string}}
+          - {in: query, name: since, schema: {type: string, format: date-time}}
+          - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
+          responses:
+            200:
+              description: state, resolution, resolved_at and evaluation of each changed order
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      result: {type: array, items: {type: object}}
+                      until: {type: string, format: date-time, nullable: true}
+            400: {description: bad since or limit}
+            401: {description: no key, an unknown or revoked key, or a key of another channel}
+        """
+        if channel not in intake.API_CHANNELS:
+            return self.response(404, message=f"no intake for channel {channel}")
+        key, refusal = self._authenticate(channel)
+        if refusal is not None:
+            return refusal
+        assert key is not None
+        status = 400
+        try:
+            since = None
+            if request.args.get("since"):
+                since = intake.parse_time(request.args["since"], "since")
+            raw_limit = request.args.get("limit", "500")
+            if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
+                raise InvalidInput("limit must be between 1 and 500", field="limit")
+            results, until = feedback.feedback_since(db.session, channel, since, int(raw_limit))
+            status = 200
+            return self.response(200, result=results, until=iso(until))
+        finally:
+            self._log(key, status)
+
+
+def register(appbuilder: Any) -> None:
+    from app.channels import install_hooks
+    from app.channels.settings import configure
+
+    from flask import current_app
+
+    configure(current_app.config)
+    install_hooks()
+    appbuilder.add_api(IntakeApi)

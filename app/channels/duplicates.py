@@ -1,0 +1,131 @@
+"""Duplicate detection across channels: a new demand from the same phone or customer with
+similar content inside the window (72 h by default) is flagged and linked to the earlier
+order; a team leader then merges it (it becomes a child of the earlier order, whose
+resolution then closes it too, both timelines kept) or keeps it separate."""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import difflib
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.channels.settings import settings
+from app.models.base import utcnow
+from app.models.channel import DuplicateReview, DuplicateStatus
+from app.models.workorder import Channel, WorkOrder, WorkOrderEvent
+from app.workflow import service
+from app.workflow.actor import LEADERS, Actor
+from app.workflow.errors import Forbidden, IllegalTransition, NotFound, OutOfScope
+
+# Set while the grouping service creates a parent order: a synthetic order is no repeat.
+creating_parent: contextvars.ContextVar[bool] = contextvars.ContextVar("creating_parent", default=False)
+
+
+def similarity(a: str, b: str) -> float:
+    a, b = " ".join(a.split()), " ".join(b.split())
+    if not a or not b:
+        return 0.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, str] | None:
+    conditions = []
+    if order.phone:
+        conditions.append(WorkOrder.phone == order.phone)
+    if order.customer_id:
+        conditions.append(WorkOrder.customer_id == order.customer_id)
+    if not conditions:
+        return None
+    since = order.received_at - dt.timedelta(hours=settings.duplicate_window_hours)
+    candidates = session.scalars(
+        select(WorkOrder).where(
+            or_(*conditions), WorkOrder.id != order.id, WorkOrder.received_at >= since,
+            WorkOrder.received_at <= order.received_at + dt.timedelta(minutes=5),
+            WorkOrder.channel != Channel.TASK.value,
+        ).order_by(WorkOrder.id).limit(50)
+    )
+    best: tuple[WorkOrder, float, str] | None = None
+    for candidate in candidates:
+        # Link to the original, not to another repeat of it.
+        target = candidate
+        if candidate.duplicate_of_id:
+            target = session.get(WorkOrder, candidate.duplicate_of_id) or candidate
+        score = similarity(order.content, candidate.content)
+        if score < settings.duplicate_similarity:
+            continue
+        matched = "phone" if order.phone and candidate.phone == order.phone else "customer"
+        if best is None or score > best[1]:
+            best = (target, score, matched)
+    return best
+
+
+def flag_duplicate(session: Session, order: WorkOrder, action: str, actor: Actor,
+                   params: dict[str, Any]) -> None:
+    """Workflow hook on "register"."""
+    if action != "register" or creating_parent.get() or order.channel == Channel.TASK.value:
+        return
+    found = find_earlier(session, order)
+    if found is None:
+        return
+    earlier, score, matched = found
+    order.duplicate_of_id = earlier.id
+    session.add(DuplicateReview(
+        order_id=order.id, duplicate_of_id=earlier.id, similarity=Decimal(f"{score:.3f}"),
+        matched_on=matched, status=DuplicateStatus.PENDING.value, station_id=order.station_id,
+        team_id=order.team_id, grid_id=order.grid_id, created_at=utcnow(),
+    ))
+    service._event(session, order, actor, "flag_duplicate", order.state, order.state,
+                   f"≈ {earlier.number} ({score:.0%}, {matched})", utcnow(),
+                   {"duplicate_of": earlier.number, "similarity": round(score, 3)})
+
+
+def decide(session: Session, actor: Actor, review_id: int, merge: bool,
+           now: dt.datetime | None = None) -> DuplicateReview:
+    """The team leader's decision on a flagged order: merge it into the earlier one or keep it."""
+    now = now or utcnow()
+    review = session.get(DuplicateReview, review_id)
+    if review is None:
+        raise NotFound(f"duplicate review {review_id} not found")
+    if not actor.has_any(LEADERS):
+        raise Forbidden("only team leaders and station managers decide on duplicates")
+    order = session.get(WorkOrder, review.order_id)
+    original = session.get(WorkOrder, review.duplicate_of_id)
+    assert order is not None and original is not None
+    if not (actor.can_see_order(order) and actor.can_see_order(original)):
+        raise OutOfScope("this order is outside your scope")
+    if review.status != DuplicateStatus.PENDING.value:
+        raise IllegalTransition(f"already decided: {DuplicateStatus.label_of(review.status)}")
+    review.decided_by_id = actor.user_id
+    review.decided_at = now
+    if merge:
+        if order.children:
+            raise IllegalTransition("an order with children of its own cannot be merged")
+        review.status = DuplicateStatus.MERGED.value
+        order.parent_id = original.id
+        service._event(session, order, actor, "merge", order.state, order.state,
+                       f"→ {original.number}", now, {"merged_into": original.number})
+        service._event(session, original, actor, "merge", original.state, original.state,
+                       f"← {order.number}", now, {"merged": order.number})
+    else:
+        review.status = DuplicateStatus.KEPT.value
+        order.duplicate_of_id = None
+        service._event(session, order, actor, "keep", order.state, order.state,
+                       f"≠ {original.number}", now, {"kept_apart_from": original.number})
+    session.flush()
+    return review
+
+
+def merged_timeline(session: Session, order: WorkOrder) -> list[WorkOrderEvent]:
+    """The order's timeline with those of the orders merged into it, in time order."""
+    merged_ids = list(session.scalars(
+        select(DuplicateReview.order_id).where(
+            DuplicateReview.duplicate_of_id == order.id,
+            DuplicateReview.status == DuplicateStatus.MERGED.value)))
+    return list(session.scalars(
+        select(WorkOrderEvent).where(WorkOrderEvent.order_id.in_([order.id, *merged_ids]))
+        .order_by(WorkOrderEvent.created_at, WorkOrderEvent.id)))

@@ -1,0 +1,73 @@
+"""Exactly one order per (channel, external_id) when platforms retry at the same time:
+a real HTTP server on loopback, eight client threads, half of the posts repeats."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from app.channels import apikeys
+from app.models.workorder import WorkOrder
+
+UNIQUE = 200
+POSTS = 400
+THREADS = 8
+
+
+def _post(url: str, key: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json", "X-API-Key": key})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_eight_threads_posting_400_demands_half_repeated_create_exactly_the_unique_ones(app, db_session):
+    from app.extensions import db
+
+    with app.app_context():
+        key = apikeys.create_key(db.session, "hotline_12345", "load").plain
+        db.session.commit()
+    demands = [
+        {"external_id": f"12345-2026-{n:06d}", "demand_type": "consultation",
+         "content": f"咨询第{n}号：峰谷分时电价怎么计算", "contact_name": f"客户{n}",
+         "phone": f"139{n:08d}", "address": f"示范县幸福路{n}号",
+         "received_at": "2026-11-28T09:30:00+08:00"}
+        for n in range(UNIQUE)
+    ]
+    posts = demands + demands  # every demand twice: 50 % of the posts are repeats
+    random.Random(8).shuffle(posts)
+    assert len(posts) == POSTS
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/intake/hotline_12345"
+    try:
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            answers = list(pool.map(lambda body: (body["external_id"], *_post(url, key, body)), posts))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+    statuses = Counter(status for _, status, _ in answers)
+    assert statuses == {201: UNIQUE, 200: POSTS - UNIQUE}, statuses
+    ids = defaultdict(set)
+    for external_id, _, body in answers:
+        ids[external_id].add(body["id"])
+    assert len(ids) == UNIQUE and all(len(found) == 1 for found in ids.values())
+
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == UNIQUE
+    stored = set(db_session.scalars(select(WorkOrder.external_id)))
+    assert stored == set(ids)
