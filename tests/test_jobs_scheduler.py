@@ -28,9 +28,12 @@ NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
 
 def test_a_job_that_cannot_be_imported_is_a_failed_run_with_its_error(app, db_session):
     ensure_default_jobs(db_session)
+    definition = db_session.scalar(select(JobDefinition).where(JobDefinition.name == "recurring_tasks"))
+    definition.func = "app.channels.no_such_module.generate_due_tasks"  # e.g. a renamed function
+    db_session.commit()
     run = runner.execute(db_session, "recurring_tasks", scheduled_at=NOW)
     assert run.outcome == "failed"
-    assert "cannot import app.channels.tasks.generate_due_tasks" in run.error
+    assert "cannot import app.channels.no_such_module.generate_due_tasks" in run.error
     assert run.finished_at is not None
 
 
