@@ -21,7 +21,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app.models.rules import RuleFiring, RuleSet, RuleSetVersion
-from app.rules.base import Effect, RecordingActions, get_domain
+from app.rules.base import Effect, RecordingActions
 from app.rules.validation import validate_rules
 
 log = logging.getLogger(__name__)
@@ -147,7 +147,3 @@ def _plain(params: dict[str, Any]) -> dict[str, Any]:
     from decimal import Decimal
 
     return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in params.items()}
-
-
-def spec(domain: str) -> Any:
-    return get_domain(domain)
