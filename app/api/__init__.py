@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api import workorder
+from app.api import energy, onsite, workorder
 
-DOMAINS = [workorder]
+DOMAINS = [workorder, onsite, energy]
 
 
 def register(appbuilder: Any) -> None:

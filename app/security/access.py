@@ -54,6 +54,21 @@ def _menus(*names: str) -> list[tuple[str, str]]:
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
+# On-site work and energy services (issue 4).
+_ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
+_ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+_ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
+_FIELD_WORK: list[tuple[str, str]] = [
+    ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
+    *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
+    *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
+    ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+    ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+]
+
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
     STATION_MANAGER: [
@@ -66,6 +81,13 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_run", "PushCampaignView"),
+        *_read("PushMessageView"),
+        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
+          for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -78,6 +100,11 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        *_read("PushMessageView", "StationTariffView"),
+        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -86,6 +113,9 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_transition", "WorkOrderView"),
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"),
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS),
     ],
     OPERATOR: [
         *_SELF_SERVICE,
@@ -95,6 +125,10 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive"),
+        ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
+        ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+        ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+        *_menus("On-site", "Customer visits", "Energy services", "Peak/valley analysis"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import customer, org, settings, workorder
+from app.views import customer, energy, onsite, org, settings, workorder
 
-DOMAINS = [workorder, customer, org, settings]
+DOMAINS = [workorder, customer, onsite, energy, org, settings]
 
 
 def register(appbuilder: Any) -> None:
