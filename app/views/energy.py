@@ -240,7 +240,8 @@ class DemandReadingView(GridCareModelView):
     list_columns = ["transformer", "measured_at", "demand_kva", "source"]
     add_columns = edit_columns = show_columns = list_columns
     search_columns = ["transformer", "measured_at"]
-    add_form_query_rel_fields = edit_form_query_rel_fields = {"transformer": [["id", _TransformerPick, None]]}
+    add_form_query_rel_fields = edit_form_query_rel_fields = search_form_query_rel_fields = {
+        "transformer": [["id", _TransformerPick, None]]}
     formatters_columns = {"measured_at": local_time}
     label_columns = _LABELS
 
@@ -294,7 +295,7 @@ class PushMessageView(GridCareModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["campaign", "customer", "phone", "state", "sender", "sent_at", "error"]
     show_columns = list_columns + ["body"]
-    search_columns = ["campaign", "state"]
+    search_columns = ["state"]
     personal_fields = ("phone",)
     formatters_columns = {"phone": mask_formatter("phone"), "sent_at": local_time,
                           "state": label_formatter(DeliveryState)}

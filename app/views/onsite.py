@@ -174,6 +174,7 @@ class VisitView(GridCareModelView):
     list_columns = ["visited_at", "customer", "grid", "staff_name", "address_confirmed", "contact_confirmed"]
     show_columns = list_columns + ["note"]
     search_columns = ["grid", "staff_name", "visited_at"]
+    search_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
     formatters_columns = _TIMES
     label_columns = _LABELS
 
@@ -183,6 +184,8 @@ class _RecordView(GridCareModelView):
 
     base_filters = [["id", RecordScopeFilter, None]]
     add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    # Filter drop-downs would otherwise list every grid of every station.
+    search_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
     formatters_columns = _TIMES
     label_columns = _LABELS
     create = staticmethod(lambda session, actor, item: item)
