@@ -56,3 +56,52 @@ def test_campaign_refuses_unknown_placeholders_and_district_managers(api_as):
     assert bad.status_code == 400 and "id_number" in bad.get_json()["message"]
     assert api_as("manager1").post("/api/v1/energy/campaigns",
                                    json={"name": "x", "template": "{name}"}).status_code == 403
+
+
+def test_failed_gateway_delivery_is_recorded_and_retried_without_duplicates(app, db_session, api_as):
+    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers["Authorization"], json.loads(body)))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    pv = db_session.scalar(select(EnergyIntention).where(EnergyIntention.code == "pv"))
+    customer = make_customer(db_session, "ST001-G02", intentions=[pv])
+    director = api_as("director1")
+    campaign_id = director.post("/api/v1/energy/campaigns", json={
+        "name": "光伏", "criteria": {"intention": "pv"}, "template": "{name}您好"}).get_json()["result"]["id"]
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    saved = {k: app.config[k] for k in ("PUSH_SENDER", "SMS_GATEWAY_URL", "SMS_GATEWAY_KEY")}
+    try:
+        app.config.update(PUSH_SENDER="sms_gateway", SMS_GATEWAY_URL=f"http://127.0.0.1:{closed_port}/send",
+                          SMS_GATEWAY_KEY="k-123")
+        failed = director.post(f"/api/v1/energy/campaigns/{campaign_id}/run").get_json()["result"]
+        assert failed == {"created": 1, "skipped": 0, "sent": 0, "failed": 1}
+        db_session.rollback()
+        message = db_session.scalars(select(PushMessage).where(PushMessage.campaign_id == campaign_id)).one()
+        assert message.state == "failed" and message.error
+
+        app.config["SMS_GATEWAY_URL"] = f"http://127.0.0.1:{server.server_address[1]}/send"
+        retried = director.post(f"/api/v1/energy/campaigns/{campaign_id}/run").get_json()["result"]
+        assert retried == {"created": 0, "skipped": 1, "sent": 1, "failed": 0}
+        assert received == [("Bearer k-123", {"to": customer.phone, "content": f"{customer.name}您好"})]
+        assert director.post(f"/api/v1/energy/campaigns/{campaign_id}/run").get_json()["result"]["sent"] == 0
+        assert len(received) == 1
+    finally:
+        server.shutdown()
+        app.config.update(saved)

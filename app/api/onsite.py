@@ -15,6 +15,7 @@ from app.api.common import api_actor, iso, json_body, safe
 from app.documents.store import documents_of, load_document
 from app.documents.web import current_store, read_uploads, send_document
 from app.extensions import db
+from app.models.customer import CustomerTag, EnergyIntention
 from app.models.document import OwnerType
 from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, ServiceRecord
 from app.onsite import anomaly as anomalies
@@ -118,7 +119,7 @@ class OnsiteApi(BaseApi):
     allow_browser_login = False
     base_permissions = ["can_get", "can_post", "can_verify"]
     method_permission_name = {
-        "search_customers": "get", "customer_picture": "get", "register_visit": "post",
+        "choices": "get", "search_customers": "get", "customer_picture": "get", "register_visit": "post",
         "get_document": "get", "get_thumbnail": "get", "upload_documents": "post",
         "list_anomalies": "get", "anomaly_counts": "get", "get_anomaly": "get",
         "register_anomaly": "post", "rectify_anomaly": "post", "verify_anomaly": "verify",
@@ -128,6 +129,24 @@ class OnsiteApi(BaseApi):
     }
 
     # --- customers and visits ---------------------------------------------------------
+    @expose("/choices", methods=["GET"])
+    @protect()
+    @safe
+    def choices(self) -> Any:
+        """What a visit may note: the customer tags and energy intentions.
+        ---
+        get:
+          summary: Customer tags and energy intentions to choose from
+          responses:
+            200: {description: tags and intentions, content: {application/json: {schema: {type: object}}}}
+            401: {$ref: '#/components/responses/401'}
+        """
+        api_actor()
+        tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code))
+        intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code))
+        return self.response(200, tags=[{"code": t.code, "name": t.name} for t in tags],
+                             intentions=[{"code": i.code, "name": i.name} for i in intentions])
+
     @expose("/customers", methods=["GET"])
     @protect()
     @safe
