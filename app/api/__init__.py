@@ -6,12 +6,14 @@ from typing import Any
 
 from app.api import (  # noqa: F401
     announcement,
+    energy,
     intake,
+    onsite,
     session,
     workorder,
 )
 
-DOMAINS = [workorder, intake, session, announcement]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement]
 
 
 def register(appbuilder: Any) -> None:

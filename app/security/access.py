@@ -88,6 +88,19 @@ _CHANNEL_LEADER = [
     *_menus(*_CHANNEL_MENUS, "Possible duplicates", "Convenience service points", "Duty roster",
             "Love supermarkets", "Love supermarket map", "Community points",
             "Register at a love supermarket", "Tasks"),
+# On-site work and energy services (issue 4).
+_ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
+_ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+_ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
+_FIELD_WORK: list[tuple[str, str]] = [
+    ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
+    *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
+    *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
+    ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+    ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
 ]
 
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
@@ -103,6 +116,13 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
         *_CHANNEL_LEADER,
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_run", "PushCampaignView"),
+        *_read("PushMessageView"),
+        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
+          for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -116,6 +136,11 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
         *_CHANNEL_LEADER,
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        *_read("PushMessageView", "StationTariffView"),
+        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -131,6 +156,9 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_read("CommunityResidentView"), ("can_points", "CommunityResidentView"),
         *_menus(*_CHANNEL_MENUS, "Register a city call", "Love supermarkets",
                 "Love supermarket map", "Community points"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"),
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS),
     ],
     OPERATOR: [
         *_SELF_SERVICE,
@@ -151,6 +179,10 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus(*_CHANNEL_MENUS, "Register at a service point", "Register at a love supermarket",
                 "Convenience service points", "Duty roster", "Love supermarkets",
                 "Love supermarket map", "Community points"),
+        ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
+        ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+        ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+        *_menus("On-site", "Customer visits", "Energy services", "Peak/valley analysis"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],

@@ -9,7 +9,9 @@ from app.views import (  # noqa: F401
     audit,
     channel,
     customer,
+    energy,
     jobs,
+    onsite,
     org,
     rules,
     settings,
@@ -17,7 +19,7 @@ from app.views import (  # noqa: F401
     workorder,
 )
 
-DOMAINS = [workorder, channel, customer, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, channel, customer, onsite, energy, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:
