@@ -256,4 +256,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     added_customers = seed_customers(session, customers)
     session.commit()
     added_orders = seed_orders(appbuilder, session, orders)
+    from app.reports.seed import seed_reports; seed_reports(session)  # noqa: E702
     return {"customers": added_customers, "orders": added_orders}

@@ -51,6 +51,24 @@ def _menus(*names: str) -> list[tuple[str, str]]:
     return [("menu_access", name) for name in names]
 
 
+# Indicators and reports: leaders see the dashboard, the archive and the on-demand report of
+# their own scope; district managers their own dashboard; subscriptions are for Admin only.
+_REPORTS_LEADER: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("can_evaluation", "EvaluationReportView"),
+    ("can_list", "ReportArchiveView"),
+    ("can_show", "ReportArchiveView"),
+    ("can_download", "ReportArchiveView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+    ("menu_access", "Report archive"),
+]
+_REPORTS_DISTRICT: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+]
+
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
@@ -66,6 +84,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
+        *_REPORTS_LEADER,
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -78,6 +97,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
+        *_REPORTS_LEADER,
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -86,6 +106,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_transition", "WorkOrderView"),
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills"),
+        *_REPORTS_DISTRICT,
     ],
     OPERATOR: [
         *_SELF_SERVICE,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import customer, org, settings, workorder
+from app.views import customer, dashboard, org, report, settings, workorder
 
-DOMAINS = [workorder, customer, org, settings]
+DOMAINS = [workorder, customer, org, settings, dashboard, report]
 
 
 def register(appbuilder: Any) -> None:
