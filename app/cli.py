@@ -106,6 +106,9 @@ from app.channels.cli import apikey, generate_tasks_command  # noqa: E402
 
 gridcare.add_command(apikey)
 gridcare.add_command(generate_tasks_command)
+from app.reports.cli import report  # noqa: E402
+
+gridcare.add_command(report)
 
 
 def register_cli(app: Flask) -> None:

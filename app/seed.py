@@ -264,4 +264,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     seed_jobs(session)
     seed_channels(session)
     from app.energy.seed import seed_energy; seed_energy(session); session.commit()  # noqa: E702
+    from app.reports.seed import seed_reports; seed_reports(session)  # noqa: E702
     return {"customers": added_customers, "orders": added_orders}

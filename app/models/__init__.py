@@ -15,6 +15,7 @@ from app.models import (  # noqa: F401
     onsite,
     org,
     points,
+    report,
     rules,
     security,
     sync,

@@ -51,6 +51,24 @@ def _menus(*names: str) -> list[tuple[str, str]]:
     return [("menu_access", name) for name in names]
 
 
+# Indicators and reports: leaders see the dashboard, the archive and the on-demand report of
+# their own scope; district managers their own dashboard; subscriptions are for Admin only.
+_REPORTS_LEADER: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("can_evaluation", "EvaluationReportView"),
+    ("can_list", "ReportArchiveView"),
+    ("can_show", "ReportArchiveView"),
+    ("can_download", "ReportArchiveView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+    ("menu_access", "Report archive"),
+]
+_REPORTS_DISTRICT: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+]
+
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
@@ -123,6 +141,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
           for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
         *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
+        *_REPORTS_LEADER,
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -141,6 +160,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_read("PushMessageView", "StationTariffView"),
         *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
         *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
+        *_REPORTS_LEADER,
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -159,6 +179,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_FIELD_WORK,
         ("can_rectify", "MeterBoxAnomalyView"),
         *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS),
+        *_REPORTS_DISTRICT,
     ],
     OPERATOR: [
         *_SELF_SERVICE,

@@ -9,17 +9,19 @@ from app.views import (  # noqa: F401
     audit,
     channel,
     customer,
+    dashboard,
     energy,
     jobs,
     onsite,
     org,
+    report,
     rules,
     settings,
     sync,
     workorder,
 )
 
-DOMAINS = [workorder, channel, customer, onsite, energy, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:
