@@ -233,3 +233,17 @@ def test_the_database_refuses_a_second_occurrence_of_one_period(db_session):
     with pytest.raises(IntegrityError):
         db_session.commit()
     db_session.rollback()
+
+
+def test_generate_tasks_command_issues_the_current_period_once(app, db_session):
+    template = TaskTemplate(title="每周安全检查", kind="safety_check", content="检查配电房",
+                            recurrence="weekly", station_id=grid(db_session, "ST001-G01").station_id,
+                            assignee_id=staff(db_session, "manager1").id, deadline_working_days=2,
+                            work_points=Decimal("4"))
+    db_session.add(template)
+    db_session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["gridcare", "generate-tasks"])
+    second = runner.invoke(args=["gridcare", "generate-tasks"])
+    assert first.exit_code == 0 and "task orders created: 1" in first.output
+    assert "task orders created: 0" in second.output
