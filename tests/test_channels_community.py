@@ -247,3 +247,40 @@ def test_generate_tasks_command_issues_the_current_period_once(app, db_session):
     second = runner.invoke(args=["gridcare", "generate-tasks"])
     assert first.exit_code == 0 and "task orders created: 1" in first.output
     assert "task orders created: 0" in second.output
+
+
+@pytest.mark.skipif(__import__("os").environ.get("GRIDCARE_TEST_DB", "sqlite") == "sqlite",
+                    reason="SQLite has one writer at a time: there is no concurrent redemption to race")
+def test_two_tills_redeeming_the_last_points_at_once_cannot_overdraw(app, db_session):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    resident = make_resident(db_session)
+    community.earn(db_session, None, resident.id, 10, "报告隐患")
+    db_session.commit()
+    engine = db_session.get_bind()
+    first, second = Session(engine), Session(engine)
+    outcome: dict[str, object] = {}
+
+    community.redeem(first, None, resident.id, 10, "兑换大米")  # holds the row until commit
+
+    def other_till() -> None:
+        try:
+            community.redeem(second, None, resident.id, 10, "兑换食用油")
+            second.commit()
+            outcome["second"] = "redeemed"
+        except IllegalTransition:
+            second.rollback()
+            outcome["second"] = "refused"
+
+    thread = threading.Thread(target=other_till)
+    thread.start()
+    thread.join(timeout=0.5)
+    first.commit()
+    thread.join(timeout=30)
+    first.close()
+    second.close()
+    db_session.rollback()  # a fresh snapshot (REPEATABLE READ on MariaDB)
+    assert outcome["second"] == "refused"
+    assert db_session.get(CommunityResident, resident.id).balance == 0
