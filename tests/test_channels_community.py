@@ -284,3 +284,24 @@ def test_two_tills_redeeming_the_last_points_at_once_cannot_overdraw(app, db_ses
     db_session.rollback()  # a fresh snapshot (REPEATABLE READ on MariaDB)
     assert outcome["second"] == "refused"
     assert db_session.get(CommunityResident, resident.id).balance == 0
+
+
+def test_completed_task_puts_its_work_points_on_the_handlers_ledger_once(db_session):
+    from app.models.points import WorkPointEntry
+
+    template = TaskTemplate(title="每周台区巡视", kind="patrol", content="巡视", recurrence="weekly",
+                            station_id=grid(db_session, "ST001-G01").station_id,
+                            assignee_id=staff(db_session, "manager1").id, deadline_working_days=3,
+                            work_points=Decimal("5"))
+    db_session.add(template)
+    db_session.commit()
+    order = tasks.generate_due_tasks(db_session)[0]
+    db_session.commit()
+    advance(db_session, order, ("accept", "manager1", {}), ("resolve", "manager1", {"resolution": "巡视完毕"}),
+            ("verify", "leader1", {}))
+    tasks.award_task_points(db_session, order)
+    tasks.award_task_points(db_session, order)
+    db_session.commit()
+    entries = db_session.scalars(select(WorkPointEntry)).all()
+    assert [(e.staff_id, e.points, e.order_id) for e in entries] == [
+        (staff(db_session, "manager1").id, Decimal("5.00"), order.id)]
