@@ -79,8 +79,10 @@ class Config:
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
     AUTH_USER_REGISTRATION = False
-    AUTH_RATE_LIMITED = True
-    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per 5 minute")
+    AUTH_RATE_LIMITED = False  # Flask-AppBuilder's fixed limit; ours (below) is per account
+    LOGIN_RATE_LIMITED = _bool("LOGIN_RATE_LIMITED", True)
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minute")
+    LOGIN_RATE_LIMIT_PER_ADDRESS = os.environ.get("LOGIN_RATE_LIMIT_PER_ADDRESS", "200 per 5 minute")
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -93,6 +95,10 @@ class Config:
     }
 
     JWT_ACCESS_TOKEN_EXPIRES = int(os.environ.get("JWT_ACCESS_TOKEN_EXPIRES", "3600"))
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    # Hosts this server answers for (comma-separated; "*" for any, behind a trusted proxy).
+    ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1")
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "1095"))
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True

@@ -28,6 +28,12 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 
     translations.compile_catalogues()
 
+    from app import audit
+    from app.security import hardening
+
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", hardening.password_complexity)
+    hardening.init_app(app)
+    audit.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     with app.app_context():
@@ -47,6 +53,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         api.register(appbuilder)
         appbuilder.post_init()
         _protect_forms(app)
+        hardening.init_security(app, appbuilder)
 
     from app.errors import register_error_handlers
     from app.cli import register_cli
@@ -68,9 +75,9 @@ def _protect_forms(app: Flask) -> None:
             csrf.exempt(view.blueprint)
 
 
-def _tune_sqlite(engine: Any) -> None:
-    """SQLite as a real transactional store: WAL, a busy timeout, and BEGIN IMMEDIATE-free
-    savepoints (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
+def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:
+    """SQLite as a real transactional store: WAL, a busy timeout, working savepoints
+    (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
     if engine.dialect.name == "mysql":
         # Flask-AppBuilder declares optional sequences (ab_user_id_seq…); MariaDB would use
         # them, OceanBase's MySQL mode has none: use AUTO_INCREMENT on every MySQL flavour.
@@ -92,4 +99,6 @@ def _tune_sqlite(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE: take the write lock up front, so concurrent writers queue on the busy
+        # timeout instead of failing with "database is locked" when a read turns into a write.
+        conn.exec_driver_sql(begin)

@@ -101,7 +101,8 @@ def app(database_url: str) -> Iterator[Any]:
         SQLALCHEMY_DATABASE_URI=database_url,
         TESTING=True,
         SCHEDULER_ENABLED=False,
-        AUTH_RATE_LIMIT="10000 per minute",
+        LOGIN_RATE_LIMIT="10000 per minute",
+        LOGIN_RATE_LIMIT_PER_ADDRESS="10000 per minute",
         SERVER_NAME=None,
         DOCUMENT_DIR=str(_TMP / "documents"),
         OUTBOX_DIR=str(_TMP / "outbox"),
@@ -122,24 +123,22 @@ def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app = request.getfixturevalue("app")
-    from sqlalchemy import delete, update
+    from sqlalchemy import delete, text
     from flask_appbuilder import Model
 
     from app.extensions import db
 
     with app.app_context():
         db.session.remove()
-        tables = [t for t in reversed(Model.metadata.sorted_tables)
-                  if not (t.name.startswith(BASELINE_PREFIXES) or t.name in BASELINE_TABLES)]
-        # MariaDB checks foreign keys row by row: rows pointing at rows of their own table
-        # (parent orders, duplicates, reopened orders) are unlinked before the DELETE.
-        for table in tables:
-            own = [fk.parent for fk in table.foreign_keys
-                   if fk.column.table is table and fk.parent.nullable]
-            if own:
-                db.session.execute(update(table).values({c.name: None for c in own}))
-        for table in tables:
+        mysql = db.engine.dialect.name == "mysql"
+        if mysql:  # MariaDB checks self-references row by row
+            db.session.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in reversed(Model.metadata.sorted_tables):
+            if table.name.startswith(BASELINE_PREFIXES) or table.name in BASELINE_TABLES:
+                continue
             db.session.execute(delete(table))
+        if mysql:
+            db.session.execute(text("SET FOREIGN_KEY_CHECKS=1"))
         db.session.commit()
         _reset_staff_flags(db.session)
     yield
@@ -165,15 +164,19 @@ def client(app: Any) -> Any:
 def db_session(app: Any) -> Iterator[Any]:
     """A session of the test's own, outside any app context: the test client's requests
     then get fresh contexts (and their own ``g``), as real requests do."""
+    from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from app.extensions import db
+    from app import _tune_sqlite
 
-    with app.app_context():
-        engine = db.engine
+    # An engine of the test's own: on SQLite its transactions begin DEFERRED, so a test
+    # holding a read transaction never blocks the requests it makes (which begin IMMEDIATE).
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    _tune_sqlite(engine, begin="BEGIN")
     session = Session(engine)
     yield session
     session.close()
+    engine.dispose()
 
 
 # --- signing in as a user would ---------------------------------------------------------
@@ -230,3 +233,14 @@ def api_as(app: Any) -> Any:
             return self.client.post(url, headers=self.headers, **kw)
 
     return ApiClient
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """Keep each phase's report on the test item (browser tests screenshot on failure)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+pytest_plugins = ["tests.browser"]

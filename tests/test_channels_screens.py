@@ -292,3 +292,16 @@ def test_operator_registers_a_demand_at_a_love_supermarket(login_as, db_session)
     order = db_session.scalar(select(WorkOrder))
     assert order.channel == "love_supermarket" and order.grid_id == market.grid_id
     assert db_session.scalar(select(OrderOrigin.supermarket_id)) == market.id
+
+
+def test_map_page_runs_under_the_content_security_policy(login_as, db_session):
+    from app.channels.settings import tile_origin
+
+    make_supermarket(db_session, "城东1号爱心超市", "ST001-G01")
+    page = login_as("leader1").get("/lovesupermarketview/map")
+    policy = page.headers.get("Content-Security-Policy", "")
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in page.get_data(as_text=True)
+    assert "https://*.tile.openstreetmap.org" in policy
+    assert tile_origin("http://10.1.2.3:8081/tiles/{z}/{x}/{y}.png") == "http://10.1.2.3:8081"
+    assert tile_origin("/tiles/{z}/{x}/{y}.png") == ""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api import intake, workorder
+from app.api import intake, session, workorder
 
-DOMAINS = [workorder, intake]
+DOMAINS = [workorder, session, intake]
 
 
 def register(appbuilder: Any) -> None:

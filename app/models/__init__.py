@@ -4,5 +4,5 @@ Importing this package registers every table on Flask-AppBuilder's declarative b
 which is what Alembic's autogenerate and the test fixtures look at.
 """
 
-from app.models import channel, customer, notification, org, points, workorder  # noqa: F401
+from app.models import channel, customer, notification, org, points, security, workorder  # noqa: F401
 from app.models.base import Model  # noqa: F401

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import channel, customer, org, settings, workorder
+from app.views import audit, channel, customer, org, settings, workorder
 
-DOMAINS = [workorder, channel, customer, org, settings]
+DOMAINS = [workorder, channel, customer, org, settings, audit]
 
 
 def register(appbuilder: Any) -> None:

@@ -90,10 +90,22 @@ _PERSONAL_ARG = re.compile(r"^_(flt_\d+|oc|od)_(\w+)$")
 
 
 class GridCareModelView(ModelView):
-    """ModelView with row scope, masking and refused searches on masked fields."""
+    """ModelView with row scope, masking and refused searches on masked fields, and lists
+    whose related columns are loaded in one query each (no N+1)."""
 
     page_size = 25
     personal_fields: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        from flask_appbuilder.models.sqla.interface import SQLAInterface
+
+        from app.views.datamodel import EagerInterface, relationships_in
+
+        datamodel = cls.__dict__.get("datamodel")
+        if isinstance(datamodel, SQLAInterface) and not isinstance(datamodel, EagerInterface):
+            columns = cls.__dict__.get("list_columns") or []
+            cls.datamodel = EagerInterface(datamodel.obj, relationships_in(datamodel.obj, columns))
 
     def _refuse_masked_search(self) -> None:
         actor = current_actor()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.views.common import (
     GridCareModelView,
+    GridRowScopeFilter,
     GridScopeFilter,
     ScopeFilter,
     label_formatter,
@@ -61,6 +62,8 @@ class CustomerView(GridCareModelView):
                                   "contract_capacity_kva", "tariff", "tags", "intentions"]
     personal_fields = ("phone", "id_number")
     related_views = [BillView]
+    search_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    edit_form_query_rel_fields = add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
     form_choices = {"customer_type": CustomerType.choices()}
     formatters_columns = {
         "customer_type": label_formatter(CustomerType),

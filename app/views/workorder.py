@@ -32,6 +32,7 @@ from app.views.common import (
     GridCareModelView,
     GridRowScopeFilter,
     OrderScopeFilter,
+    StationScopeFilter,
     current_actor,
     label_formatter,
     mask_formatter,
@@ -78,6 +79,7 @@ class WorkOrderView(GridCareModelView):
         "can_transition", "can_bulk_dispatch",
     ]
     show_template = "workorder/show.html"
+    method_permission_name = {"bulk_dispatch": "bulk_dispatch"}
 
     list_columns = [
         "number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee",
@@ -109,6 +111,11 @@ class WorkOrderView(GridCareModelView):
         "priority": Priority.choices(),
     }
     add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    # Filter drop-downs list only what the viewer may see, not whole province tables.
+    search_form_query_rel_fields = {
+        "grid": [["id", GridRowScopeFilter, None]],
+        "assignee": [["id", StationScopeFilter, None]],
+    }
     formatters_columns = {
         "channel": label_formatter(Channel),
         "demand_type": label_formatter(DemandType),

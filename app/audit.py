@@ -1,0 +1,153 @@
+"""The audit trail: every create, update and delete of the audited tables becomes an
+``AuditEntry`` in the same transaction (so an audit row exists exactly when the change does).
+
+Audited: customers, work orders, users and roles, API keys, rules, settings.  The list is by
+table name so that domains added later only need to name their tables here.  Secrets are
+never copied into the log (password hashes and key hashes are recorded as changed, not shown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from app.models.security import AuditEntry
+
+AUDITED_TABLES = {
+    "customer", "customer_tag_link", "customer_intention_link", "work_order",
+    "ab_user", "ab_role", "ab_user_role", "ab_permission_view_role",
+    "callback_question", "org_station", "org_team", "org_grid", "org_staff", "org_transformer",
+    # tables of later domains: API keys, rule sets, settings
+    "channel_api_key", "api_key", "rule_set", "rule_set_version", "tariff_table", "tariff",
+    "job_definition", "report_subscription", "setting",
+}
+SECRET_COLUMNS = {"password", "key_hash", "secret", "token_hash"}
+
+
+class AuditError(Exception):
+    pass
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _who() -> tuple[int | None, str | None, str | None]:
+    try:
+        from flask import has_request_context, request
+
+        from app.security.manager import current_staff_user
+
+        if not has_request_context():
+            return None, "system", None
+        user = current_staff_user()
+        address = request.headers.get("X-Forwarded-For", request.remote_addr or "")
+        address = address.split(",")[0].strip() or None
+        if user is None:
+            return None, "anonymous", address
+        return user.id, user.username, address
+    except Exception:  # outside a request (CLI, jobs) or before sign-in
+        return None, "system", None
+
+
+def _changes(obj: Any, operation: str) -> dict[str, Any]:
+    state = inspect(obj)
+    changes: dict[str, Any] = {}
+    for attr in state.mapper.column_attrs:
+        key = attr.key
+        history = state.attrs[key].history
+        if operation == "create":
+            value = getattr(obj, key, None)
+            if value is not None:
+                changes[key] = "(secret)" if key in SECRET_COLUMNS else _plain(value)
+        elif operation == "update":
+            if history.has_changes():
+                old = history.deleted[0] if history.deleted else None
+                new = history.added[0] if history.added else None
+                if key in SECRET_COLUMNS:
+                    changes[key] = "(changed)"
+                elif _plain(old) != _plain(new):
+                    changes[key] = [_plain(old), _plain(new)]
+        else:
+            value = getattr(obj, key, None)
+            changes[key] = "(secret)" if key in SECRET_COLUMNS else _plain(value)
+    for rel in state.mapper.relationships:
+        if rel.secondary is not None and operation == "update":
+            history = state.attrs[rel.key].history
+            if history.added or history.deleted:
+                changes[rel.key] = {"added": [str(o) for o in history.added],
+                                    "removed": [str(o) for o in history.deleted]}
+    return changes
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEntry):
+            raise AuditError("the audit log is append-only")
+    pending: list[tuple[Any, str]] = []
+    for obj in session.new:
+        if getattr(obj, "__tablename__", None) in AUDITED_TABLES:
+            pending.append((obj, "create"))
+    for obj in session.dirty:
+        if getattr(obj, "__tablename__", None) in AUDITED_TABLES and session.is_modified(obj):
+            pending.append((obj, "update"))
+    for obj in session.deleted:
+        if getattr(obj, "__tablename__", None) in AUDITED_TABLES:
+            pending.append((obj, "delete"))
+    if not pending:
+        return
+    user_id, username, address = _who()
+    session.info.setdefault("audit_pending", [])
+    for obj, operation in pending:
+        changes = _changes(obj, operation)
+        if operation == "update" and not changes:
+            continue
+        session.info["audit_pending"].append(
+            (obj, AuditEntry(at=dt.datetime.now(dt.timezone.utc), user_id=user_id, username=username,
+                             remote_addr=address, operation=operation, entity=obj.__tablename__,
+                             entity_id=None, changes=changes))
+        )
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    pending = session.info.pop("audit_pending", [])
+    if not pending:
+        return
+    rows = []
+    for obj, entry in pending:
+        identity = inspect(obj).identity
+        rows.append({
+            "at": entry.at, "user_id": entry.user_id, "username": entry.username,
+            "remote_addr": entry.remote_addr, "operation": entry.operation, "entity": entry.entity,
+            "entity_id": ",".join(str(i) for i in identity) if identity else None,
+            "changes": entry.changes,
+        })
+    # Inserted with the flush's own connection: same transaction as the change itself.
+    session.connection().execute(AuditEntry.__table__.insert(), rows)
+
+
+def install() -> None:
+    """Listen on every session (idempotent)."""
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_flush", _after_flush)
+
+
+def purge(session: Session, retention_days: int, now: dt.datetime | None = None) -> int:
+    """Delete entries older than the retention period (the only deletion ever made)."""
+    from sqlalchemy import delete
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    cutoff = now - dt.timedelta(days=retention_days)
+    result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
+    return result.rowcount or 0

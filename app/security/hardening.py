@@ -1,0 +1,146 @@
+"""Hardening of the web layer: security headers with a nonce-based CSP, no caching of pages
+that may hold personal data, allowed hosts, rate-limited logins on both the form and the
+API, JWT revocation (logout, deactivated users) and password complexity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Any
+
+from flask import Flask, abort, current_app, g, jsonify, request
+
+STATIC_PREFIXES = ("/static/", "/appbuilder/static/", "/static/appbuilder/")
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def password_complexity(password: str) -> None:
+    """At least 10 characters and three of: upper case, lower case, digits, symbols."""
+    from wtforms.validators import ValidationError
+
+    classes = sum(bool(re.search(p, password)) for p in (r"[A-Z]", r"[a-z]", r"\d", r"[^A-Za-z0-9]"))
+    if len(password) < 10 or classes < 3:
+        raise ValidationError(
+            "The password needs at least 10 characters and three of: upper case, lower case, "
+            "digits, symbols."
+        )
+
+
+def _allowed_hosts() -> list[str]:
+    raw = current_app.config.get("ALLOWED_HOSTS", "")
+    return [h.strip().lower() for h in raw.split(",") if h.strip()]
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.before_request
+    def _check_host() -> None:
+        allowed = _allowed_hosts()
+        if not allowed or "*" in allowed:
+            return
+        host = (request.host or "").rsplit(":", 1)[0].strip("[]").lower()
+        if host not in allowed:
+            abort(400, description="unknown host")
+
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+        if not request.path.startswith(STATIC_PREFIXES):
+            # Every screen and API answer may carry personal data: never store it.
+            headers["Cache-Control"] = "no-store"
+            headers["Pragma"] = "no-cache"
+        if response.mimetype == "text/html":
+            nonce = csp_nonce()
+            tiles = current_app.config.get("MAP_TILE_ORIGIN", "")
+            headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; "
+                f"script-src 'self' 'nonce-{nonce}'; "
+                "style-src 'self' 'unsafe-inline'; "
+                f"img-src 'self' data: blob: {tiles}".rstrip() + "; "
+                "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
+                "form-action 'self'; base-uri 'self'; object-src 'none'",
+            )
+        if current_app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+
+def init_security(app: Flask, appbuilder: Any) -> None:
+    """Parts that need the security manager: login rate limits and JWT revocation."""
+    sm = appbuilder.sm
+    # Two limits, read per request so settings apply without a restart: per account and
+    # address (guessing one password), and per address (a station office shares one NAT).
+    per_account = lambda: current_app.config["LOGIN_RATE_LIMIT"]  # noqa: E731
+    per_address = lambda: current_app.config["LOGIN_RATE_LIMIT_PER_ADDRESS"]  # noqa: E731
+    exempt = lambda: not current_app.config.get("LOGIN_RATE_LIMITED", True)  # noqa: E731
+    message = "too many sign-in attempts; wait and try again"
+    for view in appbuilder.baseviews:
+        name = view.__class__.__name__
+        if name in ("AuthDBView", "SecurityApi") and getattr(view, "blueprint", None) is not None:
+            sm.limiter.limit(per_account, methods=["POST"], exempt_when=exempt,
+                             key_func=_address_and_username, error_message=message)(view.blueprint)
+            sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt,
+                             error_message=message)(view.blueprint)
+
+    @sm.jwt_manager.token_in_blocklist_loader
+    def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
+        from flask_appbuilder.security.sqla.models import User
+
+        from app.extensions import db
+        from app.models.security import RevokedToken
+
+        if db.session.query(RevokedToken.id).filter_by(jti=payload.get("jti")).first():
+            return True
+        user = db.session.get(User, int(payload["sub"])) if str(payload.get("sub", "")).isdigit() else None
+        # A deactivated user's tokens stop working at once.
+        return user is None or not user.active
+
+    @sm.jwt_manager.revoked_token_loader
+    def _revoked_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+        return jsonify({"message": "the token has been revoked; sign in again"}), 401
+
+    @sm.jwt_manager.expired_token_loader
+    def _expired_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+        return jsonify({"message": "the token has expired; sign in again"}), 401
+
+    @sm.jwt_manager.invalid_token_loader
+    def _invalid_answer(reason: str) -> Any:
+        return jsonify({"message": f"invalid token: {reason}"}), 401
+
+    @sm.jwt_manager.unauthorized_loader
+    def _missing_answer(reason: str) -> Any:
+        return jsonify({"message": "sign in first: " + reason}), 401
+
+
+def _address_and_username() -> str:
+    from flask_limiter.util import get_remote_address
+
+    username = request.form.get("username") or ""
+    if not username and request.is_json:
+        body = request.get_json(silent=True)
+        username = str(body.get("username", "")) if isinstance(body, dict) else ""
+    return f"{get_remote_address()}|{username.strip().lower()[:64]}"
+
+
+def revoke_current_token() -> None:
+    from flask_jwt_extended import get_jwt
+
+    from app.extensions import db
+    from app.models.security import RevokedToken
+
+    claims = get_jwt()
+    expires = dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc) if "exp" in claims else None
+    db.session.add(RevokedToken(jti=claims["jti"], user_id=int(claims["sub"]), expires_at=expires))
+    db.session.commit()

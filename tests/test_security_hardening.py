@@ -1,0 +1,155 @@
+"""Hardening as an attacker or a careless client meets it: headers, rate limits, no user
+enumeration, token expiry and revocation, allowed hosts, password rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.conftest import api_token, csrf_from
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_screens_send_security_headers_and_no_store(client, login_as):
+    page = client.get("/login/")
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "'nonce-" in csp and "unsafe-eval" not in csp
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    html = page.get_data(as_text=True)
+    assert f'nonce="{nonce}"' in html  # the screens' own inline scripts carry it
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert page.headers["Cache-Control"] == "no-store"
+    listing = login_as("leader1").get("/customerview/list/")
+    assert listing.headers["Cache-Control"] == "no-store"
+    session_cookie = [h for h in page.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    assert session_cookie and "HttpOnly" in session_cookie[0] and "SameSite=Lax" in session_cookie[0]
+
+
+def test_login_is_rate_limited_per_account(app):
+    client = app.test_client()
+    address = {"REMOTE_ADDR": f"10.9.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"}
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        statuses = []
+        for _ in range(4):
+            page = client.get("/login/", environ_base=address)
+            statuses.append(client.post("/login/", environ_base=address, data={
+                "username": "leader1", "password": "wrong-password",
+                "csrf_token": csrf_from(page.get_data(as_text=True))}).status_code)
+        assert statuses[:3] != [429] * 3 and statuses[3] == 429
+        api = [client.post("/api/v1/security/login", environ_base=address,
+                           json={"username": "manager1", "password": "x", "provider": "db"}).status_code
+               for _ in range(4)]
+        assert api[:3] == [401, 401, 401] and api[3] == 429
+        # Another account from the same address is not locked out by the first one.
+        assert client.post("/api/v1/security/login", environ_base=address,
+                           json={"username": "operator1", "password": "x", "provider": "db"}).status_code == 401
+    finally:
+        app.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+
+
+def test_sign_in_does_not_reveal_which_usernames_exist(client):
+    known = client.post("/api/v1/security/login",
+                        json={"username": "leader1", "password": "not-it", "provider": "db"})
+    unknown = client.post("/api/v1/security/login",
+                          json={"username": "no-such-user", "password": "not-it", "provider": "db"})
+    assert known.status_code == unknown.status_code == 401
+    assert known.get_json() == unknown.get_json()
+    page = client.get("/login/")
+    form = {"password": "not-it", "csrf_token": csrf_from(page.get_data(as_text=True))}
+    first = client.post("/login/", data={**form, "username": "leader1"}, follow_redirects=True)
+    second = client.post("/login/", data={**form, "username": "no-such-user"}, follow_redirects=True)
+    strip = lambda html: html.replace("leader1", "").replace("no-such-user", "")  # noqa: E731
+    assert "Invalid login" in first.get_data(as_text=True) or "登录" in first.get_data(as_text=True)
+    assert strip(first.get_data(as_text=True)).count("alert") == strip(second.get_data(as_text=True)).count("alert")
+
+
+def test_token_is_revoked_on_logout(client):
+    token = api_token(client, "manager1")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/workorder/", headers=headers).status_code == 200
+    assert client.post("/api/v1/session/logout", headers=headers).status_code == 200
+    again = client.get("/api/v1/workorder/", headers=headers)
+    assert again.status_code == 401 and "revoked" in again.get_json()["message"]
+
+
+def test_token_stops_working_when_the_user_is_deactivated(app, client, db_session):
+    from flask_appbuilder.security.sqla.models import User
+    from sqlalchemy import select
+
+    token = api_token(client, "manager2")
+    headers = {"Authorization": f"Bearer {token}"}
+    user = db_session.scalar(select(User).where(User.username == "manager2"))
+    user.active = False
+    db_session.commit()
+    try:
+        assert client.get("/api/v1/workorder/", headers=headers).status_code == 401
+    finally:
+        user.active = True
+        db_session.commit()
+
+
+def test_expired_token_is_refused(app, client, db_session):
+    from flask_jwt_extended import create_access_token
+
+    with app.app_context():
+        token = create_access_token(identity="4", expires_delta=dt.timedelta(seconds=-5))
+    answer = client.get("/api/v1/workorder/", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 401 and "expired" in answer.get_json()["message"]
+
+
+def test_unknown_host_is_refused(client):
+    assert client.get("/login/", headers={"Host": "evil.example"}).status_code == 400
+    assert client.get("/login/", headers={"Host": "localhost:8080"}).status_code == 200
+
+
+def test_weak_password_is_refused_when_an_admin_adds_a_user(db_session, login_as):
+    from flask_appbuilder.security.sqla.models import Role, User
+    from sqlalchemy import select
+
+    admin = login_as("admin")
+    form = admin.get("/users/add").get_data(as_text=True)
+    role = db_session.scalar(select(Role).where(Role.name == "Operator"))
+    base = {"first_name": "新", "last_name": "员工", "username": "weakling", "email": "weak@example.com",
+            "active": "y", "roles": str(role.id), "csrf_token": csrf_from(form)}
+    weak = admin.post("/users/add", data={**base, "password": "password1", "conf_password": "password1"})
+    assert "10 characters" in weak.get_data(as_text=True)
+    db_session.rollback()
+    assert db_session.scalar(select(User).where(User.username == "weakling")) is None
+    strong = admin.post("/users/add", data={**base, "password": "Strong#Pass2026", "conf_password": "Strong#Pass2026"})
+    assert strong.status_code in (200, 302)
+    db_session.rollback()
+    assert db_session.scalar(select(User).where(User.username == "weakling")) is not None
+
+
+def test_login_rate_limit_uses_redis_when_redis_url_is_set(database_url, tmp_path):
+    """In a process of its own (the limiter storage is chosen at start-up)."""
+    import redis
+
+    prefix = f"gridcare-test-{uuid.uuid4().hex[:8]}"
+    script = f"""
+import json
+from app import create_app
+app = create_app(SQLALCHEMY_DATABASE_URI={database_url!r}, LOGIN_RATE_LIMIT="2 per minute",
+                 RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX={prefix!r})
+client = app.test_client()
+codes = [client.post("/api/v1/security/login", json={{"username": "leader1", "password": "x",
+         "provider": "db"}}).status_code for _ in range(3)]
+print(json.dumps(codes))
+"""
+    env = dict(os.environ, GRIDCARE_INSTANCE_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/0")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [401, 401, 429]
+    store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    keys = store.keys(f"*LIMITER/{prefix}/*")
+    assert keys, "no rate-limit counters in Redis"
+    store.delete(*keys)
