@@ -9,15 +9,13 @@ answers with the winner's order.  Because that decision needs a commit, ``intake
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
-import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -153,19 +151,8 @@ def find_order(session: Session, channel: str, external_id: str) -> WorkOrder | 
     )
 
 
-# SQLite allows one writer; in the embedded single-process server intake writes take turns
-# here instead of failing on "database is locked".  Other databases rely on the constraint.
-_sqlite_writer = threading.Lock()
-
-
-@contextlib.contextmanager
-def writer_turn(session: Session) -> Iterator[None]:
-    """Hold the SQLite writer turn (no-op on other databases)."""
-    if session.get_bind().dialect.name != "sqlite":
-        yield
-        return
-    with _sqlite_writer:
-        yield
+# On SQLite every transaction begins IMMEDIATE (app/__init__.py), so writers queue on the
+# busy timeout; a lock error that still comes through (or a deadlock on the others) is retried.
 _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not serialize")
 
 
@@ -177,13 +164,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     if channel not in API_CHANNELS:
         raise InvalidInput(f"{channel} does not take demands through the intake API", field="channel")
     fingerprint = demand.fingerprint()
-    is_sqlite = session.get_bind().dialect.name == "sqlite"
     for attempt in range(attempts):
-        lock = _sqlite_writer if is_sqlite else None
-        if lock:
-            lock.acquire()
-            # A snapshot taken before our turn may be stale; SQLite refuses to upgrade it.
-            session.rollback()
         try:
             existing = find_order(session, channel, demand.external_id)
             if existing is not None:
@@ -208,9 +189,6 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
             if not any(t in str(error).lower() for t in _TRANSIENT) or attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
-        finally:
-            if lock:
-                lock.release()
     existing = find_order(session, channel, demand.external_id)
     if existing is None:
         raise InvalidInput("the demand could not be registered; retry later", field="external_id")
