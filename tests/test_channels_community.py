@@ -233,3 +233,75 @@ def test_the_database_refuses_a_second_occurrence_of_one_period(db_session):
     with pytest.raises(IntegrityError):
         db_session.commit()
     db_session.rollback()
+
+
+def test_generate_tasks_command_issues_the_current_period_once(app, db_session):
+    template = TaskTemplate(title="每周安全检查", kind="safety_check", content="检查配电房",
+                            recurrence="weekly", station_id=grid(db_session, "ST001-G01").station_id,
+                            assignee_id=staff(db_session, "manager1").id, deadline_working_days=2,
+                            work_points=Decimal("4"))
+    db_session.add(template)
+    db_session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["gridcare", "generate-tasks"])
+    second = runner.invoke(args=["gridcare", "generate-tasks"])
+    assert first.exit_code == 0 and "task orders created: 1" in first.output
+    assert "task orders created: 0" in second.output
+
+
+@pytest.mark.skipif(__import__("os").environ.get("GRIDCARE_TEST_DB", "sqlite") == "sqlite",
+                    reason="SQLite has one writer at a time: there is no concurrent redemption to race")
+def test_two_tills_redeeming_the_last_points_at_once_cannot_overdraw(app, db_session):
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    resident = make_resident(db_session)
+    community.earn(db_session, None, resident.id, 10, "报告隐患")
+    db_session.commit()
+    engine = db_session.get_bind()
+    first, second = Session(engine), Session(engine)
+    outcome: dict[str, object] = {}
+
+    community.redeem(first, None, resident.id, 10, "兑换大米")  # holds the row until commit
+
+    def other_till() -> None:
+        try:
+            community.redeem(second, None, resident.id, 10, "兑换食用油")
+            second.commit()
+            outcome["second"] = "redeemed"
+        except IllegalTransition:
+            second.rollback()
+            outcome["second"] = "refused"
+
+    thread = threading.Thread(target=other_till)
+    thread.start()
+    thread.join(timeout=0.5)
+    first.commit()
+    thread.join(timeout=30)
+    first.close()
+    second.close()
+    db_session.rollback()  # a fresh snapshot (REPEATABLE READ on MariaDB)
+    assert outcome["second"] == "refused"
+    assert db_session.get(CommunityResident, resident.id).balance == 0
+
+
+def test_completed_task_puts_its_work_points_on_the_handlers_ledger_once(db_session):
+    from app.models.points import WorkPointEntry
+
+    template = TaskTemplate(title="每周台区巡视", kind="patrol", content="巡视", recurrence="weekly",
+                            station_id=grid(db_session, "ST001-G01").station_id,
+                            assignee_id=staff(db_session, "manager1").id, deadline_working_days=3,
+                            work_points=Decimal("5"))
+    db_session.add(template)
+    db_session.commit()
+    order = tasks.generate_due_tasks(db_session)[0]
+    db_session.commit()
+    advance(db_session, order, ("accept", "manager1", {}), ("resolve", "manager1", {"resolution": "巡视完毕"}),
+            ("verify", "leader1", {}))
+    tasks.award_task_points(db_session, order)
+    tasks.award_task_points(db_session, order)
+    db_session.commit()
+    entries = db_session.scalars(select(WorkPointEntry)).all()
+    assert [(e.staff_id, e.points, e.order_id) for e in entries] == [
+        (staff(db_session, "manager1").id, Decimal("5.00"), order.id)]

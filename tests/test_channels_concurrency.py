@@ -71,3 +71,31 @@ def test_eight_threads_posting_400_demands_half_repeated_create_exactly_the_uniq
     assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == UNIQUE
     stored = set(db_session.scalars(select(WorkOrder.external_id)))
     assert stored == set(ids)
+
+
+def test_neighbours_reporting_an_outage_at_the_same_moment_get_one_parent(app, db_session):
+    from app.extensions import db
+    from tests.factories import make_customer
+
+    customers = [make_customer(db_session, "ST001-G03") for _ in range(5)]
+    with app.app_context():
+        key = apikeys.create_key(db.session, "grassroots_grid", "grid members").plain
+        db.session.commit()
+    bodies = [{"external_id": f"JC-{i}", "demand_type": "urgent", "content": f"整片停电了（{i}号）",
+               "phone": c.phone, "customer_no": c.customer_no,
+               "received_at": "2026-11-28T20:00:00+08:00"} for i, c in enumerate(customers)]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/intake/grassroots_grid"
+    try:
+        with ThreadPoolExecutor(max_workers=5) as pool:
+            answers = list(pool.map(lambda body: _post(url, key, body), bodies))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert [status for status, _ in answers] == [201] * 5
+    db_session.rollback()
+    children = db_session.scalars(select(WorkOrder).where(WorkOrder.external_id.is_not(None))).all()
+    assert len({c.parent_id for c in children}) == 1 and children[0].parent_id is not None
+    assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == 6

@@ -279,3 +279,29 @@ def test_every_channel_screen_opens_for_the_roles_that_use_it(login_as, db_sessi
 def test_operators_cannot_manage_rosters_and_managers_cannot_open_the_roster(login_as):
     assert login_as("operator1").get("/dutyshiftview/add").status_code in (302, 403)
     assert login_as("manager1").get("/dutyshiftview/list/").status_code in (302, 403)
+
+
+def test_operator_registers_a_demand_at_a_love_supermarket(login_as, db_session):
+    market = make_supermarket(db_session, "城东1号爱心超市", "ST001-G02", "manager1")
+    operator = login_as("operator1")
+    page = form_post(operator, "/branchregistration/supermarket", place=market.id,
+                     demand_type="report", contact_name="志愿者小陈", phone="13512340000",
+                     address="", customer_no="", content="超市门口的电表箱门坏了")
+    assert page.status_code == 200
+    db_session.rollback()
+    order = db_session.scalar(select(WorkOrder))
+    assert order.channel == "love_supermarket" and order.grid_id == market.grid_id
+    assert db_session.scalar(select(OrderOrigin.supermarket_id)) == market.id
+
+
+def test_map_page_runs_under_the_content_security_policy(login_as, db_session):
+    from app.channels.settings import tile_origin
+
+    make_supermarket(db_session, "城东1号爱心超市", "ST001-G01")
+    page = login_as("leader1").get("/lovesupermarketview/map")
+    policy = page.headers.get("Content-Security-Policy", "")
+    nonce = re.search(r"'nonce-([^']+)'", policy).group(1)
+    assert f'<script nonce="{nonce}">' in page.get_data(as_text=True)
+    assert "https://*.tile.openstreetmap.org" in policy
+    assert tile_origin("http://10.1.2.3:8081/tiles/{z}/{x}/{y}.png") == "http://10.1.2.3:8081"
+    assert tile_origin("/tiles/{z}/{x}/{y}.png") == ""

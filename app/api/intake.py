@@ -46,10 +46,9 @@ class IntakeApi(BaseApi):
     def _log(self, key: ChannelApiKey, status: int, external_id: str | None = None) -> None:
         key_id, channel = key.id, key.channel
         db.session.rollback()
-        with intake.writer_turn(db.session):
-            apikeys.log_use(db.session, key_id, channel, request.method, request.path, status,
-                            external_id, request.remote_addr)
-            db.session.commit()
+        apikeys.log_use(db.session, key_id, channel, request.method, request.path, status,
+                        external_id, request.remote_addr)
+        db.session.commit()
 
     @expose("/<channel>", methods=["POST"])
     @safe

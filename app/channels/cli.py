@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 apikey = AppGroup("apikey", help="API keys of external channel clients.")
 
@@ -45,6 +45,7 @@ def revoke_command(key_id: int) -> None:
 
 
 @click.command("generate-tasks")
+@with_appcontext
 def generate_tasks_command() -> None:
     """Create the current period's orders of every repeating task template."""
     from app.channels.tasks import generate_due_tasks

@@ -51,11 +51,18 @@ def group_outage(session: Session, order: WorkOrder, action: str, actor: Actor,
             .where(Customer.transformer_id == transformer.id, WorkOrder.id != order.id,
                    WorkOrder.received_at >= since, WorkOrder.state.in_(OPEN_STATES),
                    WorkOrder.channel != Channel.TASK.value)
-            .order_by(WorkOrder.id))
+            .order_by(WorkOrder.id)
+            # A locking read sees the latest committed reports even under MariaDB's
+            # REPEATABLE READ (registrations are already serialised by the number counter).
+            .with_for_update(read=True, of=WorkOrder)
+            .execution_options(populate_existing=True))
         if is_outage(o)
     ]
-    parent = next((s.parent for s in siblings if s.parent is not None
-                   and s.parent.state in OPEN_STATES), None)
+    parent_ids = {s.parent_id for s in siblings if s.parent_id is not None}
+    parent = session.scalar(
+        select(WorkOrder).where(WorkOrder.id.in_(parent_ids), WorkOrder.state.in_(OPEN_STATES))
+        .order_by(WorkOrder.id).limit(1).with_for_update(read=True)
+        .execution_options(populate_existing=True)) if parent_ids else None
     if parent is None:
         if len(siblings) + 1 < settings.outage_min_reports:
             return

@@ -9,14 +9,13 @@ answers with the winner's order.  Because that decision needs a commit, ``intake
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -152,12 +151,8 @@ def find_order(session: Session, channel: str, external_id: str) -> WorkOrder | 
     )
 
 
-@contextlib.contextmanager
-def writer_turn(session: Session) -> Iterator[None]:
-    """Kept for callers: SQLite transactions begin IMMEDIATE (app/__init__.py), so writers
-    already queue on the database's own lock; a second, in-process lock would deadlock
-    against it."""
-    yield
+# On SQLite every transaction begins IMMEDIATE (app/__init__.py), so writers queue on the
+# busy timeout; a lock error that still comes through (or a deadlock on the others) is retried.
 _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not serialize")
 
 

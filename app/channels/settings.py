@@ -45,5 +45,21 @@ def configure(config: Any) -> ChannelSettings:
     settings.intake_max_body_bytes = int(get("INTAKE_MAX_BODY_BYTES", 16 * 1024 * 1024))
     settings.map_tile_url = str(get("MAP_TILE_URL", settings.map_tile_url))
     settings.map_tile_attribution = str(get("MAP_TILE_ATTRIBUTION", settings.map_tile_attribution))
+    if hasattr(config, "setdefault"):
+        # The content security policy lets map tiles come from the tile server only.
+        config.setdefault("MAP_TILE_ORIGIN", tile_origin(settings.map_tile_url))
     settings.public_request_rate_limit = str(get("PUBLIC_REQUEST_RATE_LIMIT", "5 per minute"))
     return settings
+
+
+def tile_origin(url: str) -> str:
+    """The origin of a Leaflet tile URL template ({s} subdomains become a wildcard)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.replace("{s}", "a"))
+    if not parts.scheme or not parts.netloc:
+        return ""  # tiles from the application itself
+    host = parts.netloc
+    if "{s}" in url.split("://", 1)[-1].split("/", 1)[0]:
+        host = "*." + host.split(".", 1)[1]
+    return f"{parts.scheme}://{host}"

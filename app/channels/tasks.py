@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -105,3 +106,25 @@ def _issue(session: Session, template: TaskTemplate, now: dt.datetime) -> WorkOr
 def work_points_of(session: Session, order_id: int) -> Decimal | None:
     """The work points a task order is worth (for the work-point ledger), None if not a task."""
     return session.scalar(select(TaskOccurrence.work_points).where(TaskOccurrence.order_id == order_id))
+
+
+def award_task_points(session: Session, order: WorkOrder, now: dt.datetime | None = None) -> Any:
+    """Put a completed task's work points on its handler's ledger, once.  Not installed as a
+    hook here: the lead wires it with the other work-point rules (e.g. on "verify")."""
+    from app.models.points import WorkPointEntry
+
+    occurrence = session.scalar(select(TaskOccurrence).where(TaskOccurrence.order_id == order.id))
+    if occurrence is None or order.assignee_id is None or not occurrence.work_points:
+        return None
+    existing = session.scalar(select(WorkPointEntry).where(
+        WorkPointEntry.source_type == "task", WorkPointEntry.source_id == occurrence.id))
+    if existing is not None:
+        return existing
+    entry = WorkPointEntry(staff_id=order.assignee_id, source_type="task", source_id=occurrence.id,
+                           order_id=order.id, points=occurrence.work_points,
+                           rule_name=f"task template {occurrence.template_id}",
+                           reason=f"{order.number} {occurrence.template.title} ({occurrence.period_key})",
+                           created_at=now or utcnow())
+    session.add(entry)
+    session.flush()
+    return entry
