@@ -1,1 +1,0 @@
-"""Benchmarks (`make bench`), outside the test suite; each ``*_bench.py`` has a ``main()``."""
