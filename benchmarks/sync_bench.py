@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN_URL = os.environ.get("GRIDCARE_PG_URL", "postgresql://127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test")
 GRIDS = [f"ST00{s}-G0{g}" for s in (1, 2) for g in range(1, 7)]
 TYPES = ["居民", "居民", "非居民", "农业", "大工业"]
 HEADER = ["户号", "户名", "用电类别", "联系电话", "证件号码", "用电地址", "台区编号", "变压器编号",
@@ -181,6 +181,35 @@ def _run_child(mode: str, url: str, path: Path) -> dict:
     return json.loads(line[len("RESULT "):])
 
 
+def measure(kind: str, counts: list[int], workdir: Path) -> list[dict]:
+    """Sync and driver figures for each row count on a fresh database of ``kind``."""
+    results = []
+    url, drop = create_database(kind)
+    try:
+        subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--prepare", url], cwd=ROOT, check=True)
+        for rows in counts:
+            path = workdir / f"export-{rows}.csv"
+            if not path.exists():
+                write_export(path, rows)
+            subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--reset", url], cwd=ROOT, check=True)
+            synced = _run_child("sync", url, path)
+            subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--reset", url], cwd=ROOT, check=True)
+            direct = _run_child("driver", url, path)
+            results.append({
+                "database": kind, "rows": rows, "driver": "executemany" if kind == "sqlite" else "COPY",
+                "sync_rows_per_s": synced["rows"] / synced["seconds"], "sync_peak_mb": synced["peak_rss_mb"],
+                "driver_rows_per_s": direct["rows"] / direct["seconds"], "driver_peak_mb": direct["peak_rss_mb"],
+            })
+    finally:
+        drop()  # type: ignore[operator]
+    return results
+
+
+def markdown_line(r: dict) -> str:
+    return (f"| {r['database']} | {r['rows']:,} | {r['sync_rows_per_s']:,.0f} | {r['sync_peak_mb']:.0f} | "
+            f"{r['driver']} | {r['driver_rows_per_s']:,.0f} | {r['driver_peak_mb']:.0f} |")
+
+
 def main() -> None:
     counts = [int(n) for n in os.environ.get("SYNC_BENCH_ROWS", "10000,50000").split(",") if n.strip()]
     databases = os.environ.get("SYNC_BENCH_DATABASES", "sqlite postgresql").split()
@@ -189,25 +218,9 @@ def main() -> None:
     print("\n".join(lines), flush=True)
     workdir = Path(tempfile.mkdtemp(prefix="sync-bench-"))
     for kind in databases:
-        url, drop = create_database(kind)
-        try:
-            subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--prepare", url], cwd=ROOT, check=True)
-            for rows in counts:
-                path = workdir / f"export-{rows}.csv"
-                if not path.exists():
-                    write_export(path, rows)
-                subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--reset", url], cwd=ROOT, check=True)
-                synced = _run_child("sync", url, path)
-                subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--reset", url], cwd=ROOT, check=True)
-                direct = _run_child("driver", url, path)
-                driver = "executemany" if kind == "sqlite" else "COPY"
-                line = (f"| {kind} | {rows:,} | {synced['rows'] / synced['seconds']:,.0f} | "
-                        f"{synced['peak_rss_mb']:.0f} | {driver} | {direct['rows'] / direct['seconds']:,.0f} | "
-                        f"{direct['peak_rss_mb']:.0f} |")
-                lines.append(line)
-                print(line, flush=True)
-        finally:
-            drop()  # type: ignore[operator]
+        for result in measure(kind, counts, workdir):
+            lines.append(markdown_line(result))
+            print(lines[-1], flush=True)
     out = ROOT / "BENCH_DATA"
     out.mkdir(exist_ok=True)
     with (out / "sync_bench.md").open("a", encoding="utf-8") as handle:

@@ -85,3 +85,9 @@ def test_announcements_outside_their_window_are_not_shown(app, db_session, login
     _publish(director, db_session, "当前通知")
     titles = [a["title"] for a in api_as("leader1").get("/api/v1/announcement/").get_json()["result"]]
     assert titles == ["当前通知"]
+
+
+def test_a_station_manager_can_aim_only_at_their_own_station(app, db_session, login_as):
+    html = login_as("director1").get("/announcementview/add").get_data(as_text=True)
+    assert "城东供电所" in html and "城西供电所" not in html
+    assert "城西供电所" in login_as("admin").get("/announcementview/add").get_data(as_text=True)

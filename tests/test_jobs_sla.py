@@ -81,3 +81,25 @@ def test_the_order_page_shows_the_clock(app, db_session, login_as):
     assert 'id="sla-clock"' in html
     assert "2026-11-26 09:00" in html  # the deadline, local time
     assert 'data-level="overdue"' in html
+
+
+def test_the_assignee_sees_the_warning_in_the_notification_list_and_the_app(app, db_session, login_as, api_as):
+    from tests.conftest import csrf_from
+
+    order = _dispatched_order(db_session)
+    sweep(db_session, RECEIVED + dt.timedelta(days=1.6))
+    db_session.commit()
+
+    page = login_as("manager1")
+    html = page.get("/notifications/").get_data(as_text=True)
+    assert f"工单 {order.number} 已用时 50%" in html and 'data-read="no"' in html
+    assert "已用时" not in login_as("manager2").get("/notifications/").get_data(as_text=True)
+
+    mobile = api_as("manager1")
+    listed = mobile.get("/api/v1/notification/?unread=1").get_json()
+    assert listed["unread"] == 1 and listed["result"][0]["order_id"] == order.id
+    notice_id = listed["result"][0]["id"]
+    assert api_as("leader1").post(f"/api/v1/notification/{notice_id}/read").status_code == 404
+    opened = page.post(f"/notifications/read/{notice_id}", data={"csrf_token": csrf_from(html)})
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/workorderview/show/{order.id}")
+    assert mobile.get("/api/v1/notification/").get_json()["unread"] == 0

@@ -8,12 +8,13 @@ from app.api import (  # noqa: F401
     announcement,
     energy,
     intake,
+    notification,
     onsite,
     session,
     workorder,
 )
 
-DOMAINS = [workorder, intake, onsite, energy, session, announcement]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification]
 
 
 def register(appbuilder: Any) -> None:

@@ -3,9 +3,9 @@
 Every run first inserts its ``JobRun`` row with a unique tick key (job name + scheduled
 time, or the moment of a "run now" request) in a transaction of its own: if that key is
 taken, the tick has already been run — by this process or another — and the run stops.
-A job is ``fn(session, now) -> dict | None`` named by its dotted path; the dict becomes the
-run's counts.  A job that cannot be imported (another branch's module not installed yet)
-or raises is a failed run with its error, never a crash of the scheduler.
+A job is ``fn(session, now) -> dict | list | None`` named by its dotted path; a dict becomes
+the run's counts (a list, its length).  A job that cannot be imported (a module not
+installed yet) or raises is a failed run with its error, never a crash of the scheduler.
 """
 
 from __future__ import annotations
@@ -93,6 +93,8 @@ def execute(session: Session, name: str, *, scheduled_at: dt.datetime, manual: s
             session.commit()
             if isinstance(result, dict):
                 counts = {str(k): v for k, v in result.items() if isinstance(v, (int, float, str))}
+            elif isinstance(result, (list, tuple)):
+                counts = {"items": len(result)}  # e.g. the work orders a task template issued
         except Exception:
             session.rollback()
             outcome, error = RunOutcome.FAILED.value, traceback.format_exc()[-4000:]

@@ -215,7 +215,9 @@ for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
     ACCESS_MATRIX[_role] += [
         ("can_list", "MyAnnouncementsView"), ("can_show", "MyAnnouncementsView"),
         ("can_get", "AnnouncementApi"), ("can_post", "AnnouncementApi"),
-        *_menus("Announcements"),
+        ("can_list", "MyNotificationsView"), ("can_read", "MyNotificationsView"),
+        ("can_get", "NotificationApi"), ("can_post", "NotificationApi"),
+        *_menus("Announcements", "Notifications"),
     ]
 ACCESS_MATRIX[STATION_MANAGER] += [
     *[(perm, "AnnouncementView") for perm in

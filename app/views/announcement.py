@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models.announcement import Announcement, AnnouncementAttachment, AnnouncementRead, announcement_station
 from app.models.base import utcnow
 from app.security.manager import current_staff_user
-from app.views.common import GridCareModelView, ScopeFilter, current_actor
+from app.views.common import GridCareModelView, ScopeFilter, StationRowScopeFilter, current_actor
 from app.views.jobs import _check_csrf
 from app.views.workorder import local_time
 from app.workflow.errors import DomainError
@@ -56,6 +56,9 @@ class AnnouncementView(GridCareModelView):
     search_columns = ["title", "body", "publish_from", "stations"]
     formatters_columns = {"publish_from": local_time, "publish_until": local_time, "created_at": local_time}
     description_columns = {"stations": _l("Empty: every station"), "roles": _l("Empty: every role")}
+    # A station manager aims announcements at their own station only.
+    add_form_query_rel_fields = edit_form_query_rel_fields = {
+        "stations": [["id", StationRowScopeFilter, None]]}
     label_columns = _LABELS
 
     def pre_add(self, item: Announcement) -> None:

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import action, expose, has_access
+from flask_appbuilder import BaseView, action, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
@@ -19,7 +19,8 @@ from wtforms import ValidationError
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.jobs import JobDefinition, JobRun, RunOutcome, SchedulerLease, SlaWarning
-from app.views.common import GridCareModelView, label_formatter
+from app.models.notification import Notification
+from app.views.common import GridCareModelView, current_actor, label_formatter
 from app.views.workorder import local_time
 
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
@@ -197,6 +198,9 @@ def sla_panel(order: Any) -> Markup:
 
 
 def register(appbuilder: Any) -> None:
+    appbuilder.add_view_no_menu(MyNotificationsView)
+    appbuilder.add_link("Notifications", label=_l("Notifications"), href="/notifications/",
+                        icon="fa-bell-o", category="Announcements", category_label=_l("Announcements"))
     appbuilder.add_view(JobDefinitionView, "Scheduled jobs", icon="fa-clock-o", category="Scheduling",
                         label=_l("Scheduled jobs"), category_label=_l("Scheduling"))
     appbuilder.add_view(JobRunView, "Job runs", icon="fa-history", category="Scheduling",
@@ -206,3 +210,37 @@ def register(appbuilder: Any) -> None:
     from flask import current_app
 
     current_app._get_current_object().context_processor(lambda: {"sla_panel": sla_panel})
+
+
+class MyNotificationsView(BaseView):
+    """The signed-in user's notification list (SLA warnings, escalations, reports…)."""
+
+    route_base = "/notifications"
+    default_view = "index"
+    base_permissions = ["can_list", "can_read"]
+
+    @expose("/")
+    @has_access
+    @permission_name("list")
+    def index(self) -> Any:
+        actor = current_actor()
+        if actor is None or actor.user_id is None:
+            abort(403)
+        items = db.session.scalars(select(Notification).where(Notification.user_id == actor.user_id)
+                                   .order_by(Notification.id.desc()).limit(200)).all()
+        return self.render_template("jobs/notifications.html", items=items, local_time=local_time,
+                                    title=gettext("Notifications"))
+
+    @expose("/read/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("read")
+    def read(self, pk: int) -> Any:
+        _check_csrf()
+        actor = current_actor()
+        item = db.session.get(Notification, pk)
+        if item is None or actor is None or item.user_id != actor.user_id:
+            abort(404)
+        if item.read_at is None:
+            item.read_at = utcnow().replace(microsecond=0)
+            db.session.commit()
+        return redirect(item.link or url_for("MyNotificationsView.index"))
