@@ -106,6 +106,7 @@ _CHANNEL_LEADER = [
     *_menus(*_CHANNEL_MENUS, "Possible duplicates", "Convenience service points", "Duty roster",
             "Love supermarkets", "Love supermarket map", "Community points",
             "Register at a love supermarket", "Tasks"),
+]
 # On-site work and energy services (issue 4).
 _ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
 _ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
