@@ -32,5 +32,10 @@ def seed_demo_command(customers: int, orders: int) -> None:
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
 
 
+from app.energy.cli import energy  # noqa: E402
+
+gridcare.add_command(energy)
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(gridcare)

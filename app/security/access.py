@@ -83,7 +83,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
         *_FIELD_WORK,
         ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
-        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_run", "PushCampaignView"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_add", "PushCampaignView"),
+        ("can_run", "PushCampaignView"),
         *_read("PushMessageView"),
         *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
           for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],

@@ -14,6 +14,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
 
 from app.api.energy import export_response
 from app.energy import analysis, capacity, customers, push
@@ -262,11 +263,47 @@ class PushCampaignView(GridCareModelView):
     datamodel = SQLAInterface(PushCampaign)
     base_filters = [["id", StationScopeFilter, None]]
     base_order = ("id", "desc")
-    base_permissions = ["can_list", "can_show", "can_run"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_run"]
     list_columns = ["name", "station", "criteria", "state", "created_by_name", "last_run_at"]
     show_columns = list_columns + ["template"]
+    # Who a campaign reaches is chosen with the customer-list filter (grid, type, tag, intention).
+    add_columns = ["name", "template", "grid", "customer_type", "tag", "intention", "q"]
+    add_form_extra_fields = {
+        "grid": StringField(_l("Grid code")), "customer_type": SelectField(
+            _l("Customer type"), choices=[("", "")] + [(t.value, t.label) for t in CustomerType]),
+        "tag": StringField(_l("Tag code")), "intention": StringField(_l("Energy intention code")),
+        "q": StringField(_l("Number, name or address")),
+    }
+    add_form_extra_fields["template"] = TextAreaField(
+        _l("Template"), description=_l("Placeholders: {name}, {customer_no}, {grid}, {address}"))
     formatters_columns = {"last_run_at": local_time}
     label_columns = _LABELS
+
+    def _add(self) -> Any:
+        form = self.add_form.refresh()
+        if request.method == "POST" and form.validate():
+            actor = current_actor()
+            assert actor is not None
+            criteria = {key: form[key].data for key in customers.CRITERIA if form[key].data}
+            try:
+                campaign = push.create_campaign(db.session, actor, name=form.name.data or "",
+                                                template=form.template.data or "", criteria=criteria)
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                flash(error.message, "danger")
+            else:
+                flash(gettext("Saved"), "success")
+                return redirect(url_for("PushCampaignView.show", pk=campaign.id))
+        return self._get_add_widget(form=form)
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self) -> Any:
+        widget = self._add()
+        if not isinstance(widget, dict):
+            return widget
+        return self.render_template(self.add_template, title=self.add_title, widgets=widget)
 
     @action("run", _l("Push now"), _l("Push the selected campaigns to customers not yet reached?"),
             "fa-paper-plane", single=False)
