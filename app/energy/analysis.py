@@ -143,7 +143,29 @@ def grid_analysis(session: Session, actor: Actor, *, period: str, grid_id: int |
     return {
         "grid": grid.code if grid else None, "period": period, "compared_with": base_period,
         "threshold_pp": float(threshold_pp), "months": _months_view(by_period, shown), "movers": movers,
+        "by_grid": _by_grid(session, scope, period, base_period),
     }
+
+
+def _by_grid(session: Session, scope: Any, period: str, base_period: str) -> list[dict[str, Any]]:
+    """Each grid's band shares in ``period`` and the change against ``base_period``."""
+    rows = session.execute(
+        select(Grid.code, Grid.name, Bill.period, func.sum(Bill.total_kwh),
+               *[func.sum(getattr(Bill, f"{b}_kwh")) for b in BANDS])
+        .join(Customer, Customer.id == Bill.customer_id).join(Grid, Grid.id == Customer.grid_id)
+        .where(scope).where(Bill.period.in_([period, base_period])).group_by(Grid.code, Grid.name, Bill.period)
+    ).all()
+    grids: dict[str, dict[str, Any]] = {}
+    for code, name, bill_period, total, *bands in rows:
+        entry = grids.setdefault(code, {"grid": code, "name": name})
+        entry[bill_period] = shares(Decimal(total or 0), {b: Decimal(v or 0) for b, v in zip(BANDS, bands)})
+    result = []
+    for code in sorted(grids):
+        now, then = grids[code].get(period), grids[code].get(base_period)
+        result.append({"grid": code, "name": grids[code]["name"],
+                        "shares": {b: _round(v) for b, v in now.items()} if now else None,
+                        "change": _diff(now, then)})
+    return result
 
 
 def tariff_for(session: Session, customer: Customer) -> StationTariff | None:
