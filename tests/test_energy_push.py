@@ -130,6 +130,16 @@ def test_station_manager_creates_a_campaign_on_the_screen(db_session, login_as):
     db_session.rollback()
     assert len(db_session.scalars(select(PushCampaign)).all()) == 1
 
+    pv_heat = db_session.scalar(select(EnergyIntention).where(EnergyIntention.code == "heat_pump"))
+    target = make_customer(db_session, "ST001-G03", intentions=[pv_heat])
+    listed = director.get("/pushcampaignview/list/")
+    ran = director.post("/pushcampaignview/action_post", follow_redirects=True, data={
+        "csrf_token": csrf_from(listed.get_data(as_text=True)), "action": "run", "rowid": [str(campaign.id)]})
+    assert ran.status_code == 200
+    db_session.rollback()
+    pushed = db_session.scalars(select(PushMessage).where(PushMessage.campaign_id == campaign.id)).all()
+    assert [(m.customer_id, m.state) for m in pushed] == [(target.id, "sent")]
+
 
 def test_campaign_pushed_from_the_command_line_twice_reaches_each_customer_once(app, db_session):
     from app.energy import push

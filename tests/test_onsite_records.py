@@ -121,3 +121,17 @@ def test_onsite_and_energy_endpoints_are_in_the_openapi_document(api_as):
                  "/energy/customers/export", "/energy/capacity/transformers/{pk}",
                  "/energy/campaigns/{pk}/run", "/energy/service-requests"):
         assert "/api/v1" + path in paths, path
+
+
+def test_safety_record_closed_from_the_list_in_the_browser(db_session, api_as, login_as):
+    g01 = grid(db_session, "ST001-G01")
+    created = api_as("manager1").post("/api/v1/onsite/safety-records", json={
+        "grid_id": g01.id, "site": "村口变台", "hazards": "围栏缺失"}).get_json()["result"]
+    leader = login_as("leader1")
+    listed = leader.get("/safetyrecordview/list/")
+    assert "村口变台" in listed.get_data(as_text=True)
+    leader.post("/safetyrecordview/action_post", data={
+        "csrf_token": csrf_from(listed.get_data(as_text=True)), "action": "close", "rowid": [str(created["id"])]})
+    db_session.rollback()
+    record = db_session.get(SafetyRecord, created["id"])
+    assert record.closed is True and record.closed_by_name == "王班长"

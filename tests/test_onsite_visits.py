@@ -111,6 +111,7 @@ def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, 
     assert by_name[0]["phone"] == "137****0000"
     assert manager1.get("/api/v1/onsite/customers?q=幸福路").get_json()["result"][0]["id"] == customer.id
     assert manager1.get("/api/v1/onsite/customers?q=1371234").get_json()["result"] == []
+    assert manager1.get("/api/v1/onsite/customers?q=%25").get_json()["result"] == []  # % is no wildcard
     assert manager1.get("/api/v1/onsite/customers?phone=13712340000").status_code == 403
 
     leader = api_as("leader1")

@@ -63,6 +63,7 @@ _FIELD_WORK: list[tuple[str, str]] = [
     ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
     *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
     *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_close", "SafetyRecordView"),
     ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
     ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
     ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),

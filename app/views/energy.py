@@ -264,6 +264,7 @@ class PushCampaignView(GridCareModelView):
     base_filters = [["id", StationScopeFilter, None]]
     base_order = ("id", "desc")
     base_permissions = ["can_list", "can_show", "can_add", "can_run"]
+    method_permission_name = {"run": "run"}  # the action's permission is can_run
     list_columns = ["name", "station", "criteria", "state", "created_by_name", "last_run_at"]
     show_columns = list_columns + ["template"]
     # Who a campaign reaches is chosen with the customer-list filter (grid, type, tag, intention).

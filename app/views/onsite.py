@@ -4,10 +4,11 @@ equipment records, and box–meter anomalies with their timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder import BaseView, action, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
@@ -62,6 +63,11 @@ _TIMES = {k: local_time for k in ("visited_at", "performed_at", "recorded_at", "
                                    "rectified_at", "verified_at")}
 
 
+def local_iso(value: str | None) -> str:
+    """An ISO time from a service answer, shown in local time."""
+    return local_time(dt.datetime.fromisoformat(value)) if value else ""
+
+
 class RecordScopeFilter(ScopeFilter):
     """For on-site records carrying their grid and station."""
 
@@ -113,7 +119,7 @@ class CustomerServiceView(BaseView):
             abort(404)
         tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code)).all()
         intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code)).all()
-        return self.render_template("onsite/customer.html", p=picture, all_tags=tags,
+        return self.render_template("onsite/customer.html", p=picture, all_tags=tags, local=local_iso,
                                     all_intentions=intentions, title=picture["customer"]["name"])
 
     @expose("/customer/<int:pk>/visit", methods=["POST"])
@@ -228,11 +234,28 @@ class ServiceRecordView(_RecordView):
 class SafetyRecordView(_RecordView):
     datamodel = SQLAInterface(SafetyRecord)
     base_order = ("recorded_at", "desc")
-    base_permissions = ["can_list", "can_show", "can_add"]
     list_columns = ["recorded_at", "grid", "site", "hazards", "deadline", "closed", "staff_name"]
     show_columns = list_columns + ["rectification_required", "closed_at", "closed_by_name", "closing_note"]
     add_columns = ["grid", "site", "hazards", "rectification_required", "deadline"]
     search_columns = ["grid", "closed", "deadline"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_close"]
+    method_permission_name = {"close": "close"}  # the action's permission is can_close
+
+    @action("close", _l("Close (rectified)"), _l("Close the selected safety records as rectified?"),
+            "fa-check", single=False)
+    def close(self, items: Any) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        for item in items if isinstance(items, list) else [items]:
+            try:
+                with db.session.begin_nested():
+                    service.close_safety(db.session, actor, item.id)
+            except DomainError as error:
+                flash(f"{item.site}: {error.message}", "warning")
+        db.session.commit()
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
     create = staticmethod(lambda session, actor, v: service.record_safety(
         session, actor, grid_id=_grid_id(v), site=v.get("site"), hazards=v.get("hazards"),
         rectification_required=v.get("rectification_required"), deadline=v.get("deadline")))
