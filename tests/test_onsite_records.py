@@ -116,7 +116,8 @@ def test_visit_registered_in_the_browser_with_a_photo(db_session, login_as):
 def test_onsite_and_energy_endpoints_are_in_the_openapi_document(api_as):
     spec = api_as("manager1").get("/api/v1/_openapi").get_json()
     paths = set(spec["paths"])
-    for path in ("/onsite/choices", "/onsite/customers/{pk}/visits", "/onsite/documents/{pk}", "/onsite/anomalies/{pk}/verify",
+    for path in ("/onsite/choices", "/onsite/customers/{pk}/visits", "/onsite/documents/{pk}",
+                 "/onsite/anomalies/{pk}/verify",
                  "/onsite/safety-records", "/onsite/equipment", "/energy/analysis",
                  "/energy/customers/export", "/energy/capacity/transformers/{pk}",
                  "/energy/campaigns/{pk}/run", "/energy/service-requests"):

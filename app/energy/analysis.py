@@ -158,7 +158,8 @@ def _by_grid(session: Session, scope: Any, period: str, base_period: str) -> lis
     grids: dict[str, dict[str, Any]] = {}
     for code, name, bill_period, total, *bands in rows:
         entry = grids.setdefault(code, {"grid": code, "name": name})
-        entry[bill_period] = shares(Decimal(total or 0), {b: Decimal(v or 0) for b, v in zip(BANDS, bands)})
+        kwh = {b: Decimal(v or 0) for b, v in zip(BANDS, bands, strict=True)}
+        entry[bill_period] = shares(Decimal(total or 0), kwh)
     result = []
     for code in sorted(grids):
         now, then = grids[code].get(period), grids[code].get(base_period)

@@ -25,7 +25,6 @@ from app.models.energy import DeliveryState, DemandReading, PushCampaign, PushMe
 from app.models.org import Grid, Transformer
 from app.views.common import (
     GridCareModelView,
-    GridRowScopeFilter,
     ScopeFilter,
     StationScopeFilter,
     current_actor,
@@ -249,7 +248,8 @@ class DemandReadingView(GridCareModelView):
     def pre_add(self, item: DemandReading) -> None:
         actor = current_actor()
         transformer = db.session.get(Transformer, item.transformer_id) if item.transformer_id else None
-        if actor is None or transformer is None or not actor.can_see_grid(transformer.grid_id, transformer.grid.station_id):
+        if actor is None or transformer is None or not actor.can_see_grid(transformer.grid_id,
+                                                                           transformer.grid.station_id):
             abort(403)
         if item.measured_at is not None and item.measured_at.tzinfo is None:
             from app.workflow.calendar import LOCAL_TZ

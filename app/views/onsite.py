@@ -203,7 +203,7 @@ class _RecordView(GridCareModelView):
             assert actor is not None
             values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
             try:
-                record = self.create(db.session, actor, values)
+                self.create(db.session, actor, values)
                 db.session.commit()
             except DomainError as error:
                 db.session.rollback()
