@@ -136,3 +136,34 @@ def test_safety_record_closed_from_the_list_in_the_browser(db_session, api_as, l
     db_session.rollback()
     record = db_session.get(SafetyRecord, created["id"])
     assert record.closed is True and record.closed_by_name == "王班长"
+
+
+def test_photo_attached_to_an_equipment_record_on_its_page_is_shown_in_scope_only(db_session, api_as, login_as):
+    from app.models.document import Document
+
+    g01 = grid(db_session, "ST001-G01")
+    record = api_as("manager1").post("/api/v1/onsite/equipment", json={
+        "grid_id": g01.id, "equipment_type": "计量箱", "location": "幸福路口"}).get_json()["result"]
+    manager1 = login_as("manager1")
+    page = manager1.get(f"/equipmentrecordview/show/{record['id']}")
+    assert page.status_code == 200
+    done = manager1.post(f"/onsite/records/equipment/{record['id']}/documents", follow_redirects=True,
+                         headers={"Referer": f"/equipmentrecordview/show/{record['id']}"},
+                         content_type="multipart/form-data",
+                         data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                               "photos": [(io.BytesIO(image_bytes("JPEG", color="yellow")), "box.jpg")]})
+    html = done.get_data(as_text=True)
+    assert 'class="record-photo"' in html
+    db_session.rollback()
+    document = db_session.scalars(select(Document)).one()
+    assert (document.owner_type, document.owner_id, document.grid_id) == ("equipment", record["id"], g01.id)
+
+    manager2 = login_as("manager2")
+    assert manager2.get(f"/equipmentrecordview/show/{record['id']}").status_code == 404
+    assert manager2.get(f"/onsite/document/{document.id}").status_code == 404
+    own_token = csrf_from(manager2.get("/equipmentrecordview/add").get_data(as_text=True))
+    refused = manager2.post(f"/onsite/records/equipment/{record['id']}/documents", content_type="multipart/form-data",
+                            data={"csrf_token": own_token, "photos": [(io.BytesIO(image_bytes("PNG")), "x.png")]})
+    assert refused.status_code == 404
+    db_session.rollback()
+    assert len(db_session.scalars(select(Document)).all()) == 1

@@ -151,6 +151,33 @@ class CustomerServiceView(BaseView):
             flash(gettext("Visit registered"), "success")
         return redirect(url_for("CustomerServiceView.customer", pk=pk))
 
+    @expose("/records/<owner_type>/<int:owner_id>/documents", methods=["POST"])
+    @has_access
+    @permission_name("add")
+    def attach(self, owner_type: str, owner_id: int) -> Any:
+        """Attach photos or videos to an on-site record from its detail page."""
+        _check_csrf()
+        actor = current_actor()
+        assert actor is not None
+        try:
+            owner = service.load_owner(db.session, actor, owner_type, owner_id)
+            store = current_store()
+            files = read_uploads(request.files.getlist("photos"), store)
+            if not files:
+                raise DomainError("choose a file first")
+            store.attach(db.session, actor, files, owner_type=owner_type, owner_id=owner.id,
+                         grid_id=owner.grid_id, station_id=owner.station_id)
+            db.session.commit()
+        except OutOfScope:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(gettext("Saved"), "success")
+        return redirect(request.referrer or url_for("CustomerServiceView.search"))
+
     @expose("/document/<int:pk>")
     @has_access
     @permission_name("show")
@@ -195,6 +222,17 @@ class _RecordView(GridCareModelView):
     formatters_columns = _TIMES
     label_columns = _LABELS
     create = staticmethod(lambda session, actor, item: item)
+    owner_type = ""
+    show_template = "onsite/record_show.html"
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> Any:
+        widgets = self._show(pk)  # 404 outside the viewer's scope
+        documents = documents_of(db.session, self.owner_type, [int(pk)]).get(int(pk), [])
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, documents=documents,
+                                    owner_type=self.owner_type, owner_id=int(pk))
 
     def _add(self) -> Any:
         form = self.add_form.refresh()
@@ -220,6 +258,7 @@ def _grid_id(values: dict[str, Any]) -> Any:
 
 
 class ServiceRecordView(_RecordView):
+    owner_type = OwnerType.SERVICE_RECORD.value
     datamodel = SQLAInterface(ServiceRecord)
     base_order = ("performed_at", "desc")
     base_permissions = ["can_list", "can_show", "can_add"]
@@ -232,6 +271,7 @@ class ServiceRecordView(_RecordView):
 
 
 class SafetyRecordView(_RecordView):
+    owner_type = OwnerType.SAFETY_RECORD.value
     datamodel = SQLAInterface(SafetyRecord)
     base_order = ("recorded_at", "desc")
     list_columns = ["recorded_at", "grid", "site", "hazards", "deadline", "closed", "staff_name"]
@@ -262,6 +302,7 @@ class SafetyRecordView(_RecordView):
 
 
 class EquipmentRecordView(_RecordView):
+    owner_type = OwnerType.EQUIPMENT.value
     datamodel = SQLAInterface(EquipmentRecord)
     base_order = ("recorded_at", "desc")
     base_permissions = ["can_list", "can_show", "can_add"]
@@ -279,6 +320,7 @@ class EquipmentRecordView(_RecordView):
 class MeterBoxAnomalyView(_RecordView):
     datamodel = SQLAInterface(MeterBoxAnomaly)
     base_order = ("registered_at", "desc")
+    owner_type = OwnerType.ANOMALY.value
     base_permissions = ["can_list", "can_show", "can_add", "can_rectify", "can_verify"]
     list_template = "onsite/anomaly_list.html"
     show_template = "onsite/anomaly_show.html"
