@@ -299,7 +299,8 @@ def load_owner(session: Session, actor: Actor, owner_type: str, owner_id: int) -
     """The record a document is to be attached to, in the actor's scope."""
     from app.models.onsite import MeterBoxAnomaly
 
-    model = {**OWNER_MODELS, OwnerType.ANOMALY.value: MeterBoxAnomaly}.get(owner_type)
+    models: dict[str, Any] = {**OWNER_MODELS, OwnerType.ANOMALY.value: MeterBoxAnomaly}
+    model = models.get(owner_type)
     if model is None:
         raise InvalidInput(f"unknown owner type: {owner_type}", field="owner_type")
     record = session.get(model, owner_id)
