@@ -101,7 +101,7 @@ def test_refused_upload_stores_nothing(app, db_session, api_as):
     assert db_session.get(Customer, customer.id).phone == "13800002222"
 
 
-def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, api_as):
+def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, api_as, login_as):
     customer = make_customer(db_session, "ST001-G03", name="王小明", phone="13712340000", address="示范县幸福路8号")
     make_customer(db_session, "ST001-G04", name="王小红")  # manager2's grid
     manager1 = api_as("manager1")
@@ -117,6 +117,13 @@ def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, 
     leader = api_as("leader1")
     found = leader.get("/api/v1/onsite/customers?phone=13712340000").get_json()["result"]
     assert [c["phone"] for c in found] == ["13712340000"]
+
+    browser = login_as("manager1")
+    assert browser.get("/onsite/customers?phone=13712340000").status_code == 403
+    page = browser.get("/onsite/customers?q=王小").get_data(as_text=True)
+    assert customer.customer_no in page and "137****0000" in page and 'name="phone"' not in page
+    leader_page = login_as("leader1").get("/onsite/customers?phone=13712340000").get_data(as_text=True)
+    assert customer.customer_no in leader_page and "13712340000" in leader_page
 
 
 def test_customer_picture_holds_archive_last_twelve_bills_orders_and_visits(db_session, api_as):
