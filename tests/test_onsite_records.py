@@ -25,6 +25,9 @@ def test_safety_record_is_registered_with_photo_and_closed(db_session, api_as):
     assert created.status_code == 201, created.get_json()
     record = created.get_json()["result"]
     assert record["deadline"] == "2026-12-05" and record["closed"] is False
+    late = manager1.post("/api/v1/onsite/safety-records", json={
+        "grid_id": g03.id, "site": "老台区", "hazards": "树障", "deadline": "2020-01-31"}).get_json()["result"]
+    assert late["overdue"] is True
     assert manager1.post("/api/v1/onsite/safety-records", json={"grid_id": g03.id, "site": "x"}).status_code == 400
 
     closed = manager1.post(f"/api/v1/onsite/safety-records/{record['id']}/close", json={"note": "已整改"})

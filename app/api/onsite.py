@@ -26,6 +26,13 @@ from app.workflow.errors import InvalidInput
 LIST_LIMIT = 200
 
 
+def local_today() -> dt.date:
+    from app.models.base import utcnow
+    from app.workflow.calendar import LOCAL_TZ
+
+    return utcnow().astimezone(LOCAL_TZ).date()
+
+
 def form_body() -> dict[str, Any]:
     """The request's fields, from JSON or from a (multipart) form."""
     if request.is_json:
@@ -102,6 +109,7 @@ def _safety_json(r: SafetyRecord) -> dict[str, Any]:
     return {"id": r.id, "grid": r.grid.code, "site": r.site, "hazards": r.hazards,
             "rectification_required": r.rectification_required,
             "deadline": r.deadline.isoformat() if r.deadline else None, "closed": r.closed,
+            "overdue": bool(not r.closed and r.deadline and r.deadline < local_today()),
             "closed_at": iso(r.closed_at), "closed_by": r.closed_by_name, "staff": r.staff_name,
             "recorded_at": iso(r.recorded_at)}
 

@@ -176,8 +176,18 @@ class EnergyServicesView(BaseView):
                 abort(404)
             except DomainError as exc:
                 refusal = exc.message
+        grids: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            entry = grids.setdefault(row["grid_id"], {"grid_id": row["grid_id"], "transformers": 0,
+                                                      "rated_kva": 0.0, "available_kva": 0.0})
+            entry["transformers"] += 1
+            entry["rated_kva"] += row["rated_kva"]
+            entry["available_kva"] = round(entry["available_kva"] + row["available_kva"], 1)
+        codes = dict(db.session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(list(grids)))).all())
+        per_grid = sorted(({**g, "grid": codes.get(g["grid_id"], "")} for g in grids.values()),
+                          key=lambda g: g["grid"])
         return self.render_template("energy/capacity.html", rows=rows, ratio=ratio, check=check,
-                                    refusal=refusal, args=request.args)
+                                    refusal=refusal, args=request.args, per_grid=per_grid)
 
 
 def local_period() -> str:
