@@ -64,6 +64,8 @@ def test_grid_analysis_lists_customers_whose_valley_share_moved_beyond_threshold
     wider = api_as("manager1").get("/api/v1/energy/analysis?period=202610&threshold=12").get_json()["result"]
     assert wider["movers"] == []  # nobody in manager1's grids moved more than 12 pp
     assert api_as("manager2").get(f"/api/v1/energy/analysis?period=202610&grid_id={g01.id}").status_code == 403
+    assert api_as("manager1").get("/api/v1/energy/analysis?period=202613").status_code == 400
+    assert api_as("manager1").get("/api/v1/energy/analysis?period=202610&threshold=-1").status_code == 400
     leader = api_as("leader1").get("/api/v1/energy/analysis?period=202610&threshold=5").get_json()["result"]
     assert [m["customer_no"] for m in leader["movers"]] == [d.customer_no, a.customer_no, c.customer_no]
     # Per grid: G01 valley 218/770 = 28.31 % (+1.65 pp); G04 60/100 = 60 % against 10/100 = 10 % (+50 pp).

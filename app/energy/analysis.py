@@ -94,6 +94,8 @@ def grid_analysis(session: Session, actor: Actor, *, period: str, grid_id: int |
     """Shares of a grid (or of the viewer's whole scope) by month, and the customers whose
     valley share moved by more than ``threshold_pp`` percentage points in ``period``."""
     check_period(period)
+    if threshold_pp < 0:
+        raise InvalidInput("the threshold must not be negative", field="threshold")
     if compare not in ("previous_month", "last_year"):
         raise InvalidInput("compare is previous_month or last_year", field="compare")
     scope = actor.grid_clause(Customer.grid_id)
