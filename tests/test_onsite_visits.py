@@ -149,3 +149,6 @@ def test_customer_picture_holds_archive_last_twelve_bills_orders_and_visits(db_s
     assert [o["id"] for o in picture["open_orders"]] == [open_order.id]
     assert [o["id"] for o in picture["past_orders"]] == [done.id]
     assert picture["visits"][0]["note"] == "回访" and picture["visits"][0]["contact_confirmed"] is True
+    mine = manager1.get("/api/v1/onsite/visits?mine=1").get_json()["result"]
+    assert [(v["customer_no"], v["staff"]) for v in mine] == [(customer.customer_no, "李台区")]
+    assert api_as("manager2").get("/api/v1/onsite/visits").get_json()["result"] == []

@@ -17,7 +17,7 @@ from app.documents.web import current_store, read_uploads, send_document
 from app.extensions import db
 from app.models.customer import CustomerTag, EnergyIntention
 from app.models.document import OwnerType
-from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, ServiceRecord
+from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, ServiceRecord, Visit
 from app.onsite import anomaly as anomalies
 from app.onsite import service
 from app.security.masking import masked
@@ -128,6 +128,7 @@ class OnsiteApi(BaseApi):
     base_permissions = ["can_get", "can_post", "can_verify"]
     method_permission_name = {
         "choices": "get", "search_customers": "get", "customer_picture": "get", "register_visit": "post",
+        "list_visits": "get",
         "get_document": "get", "get_thumbnail": "get", "upload_documents": "post",
         "list_anomalies": "get", "anomaly_counts": "get", "get_anomaly": "get",
         "register_anomaly": "post", "rectify_anomaly": "post", "verify_anomaly": "verify",
@@ -200,6 +201,31 @@ class OnsiteApi(BaseApi):
             for photo in visit["photos"]:
                 photo["url"] = f"/api/v1/onsite/documents/{photo['id']}"
         return self.response(200, result=picture)
+
+    @expose("/visits", methods=["GET"])
+    @protect()
+    @safe
+    def list_visits(self) -> Any:
+        """Visits in the caller's scope, newest first (``mine=1``: the caller's own).
+        ---
+        get:
+          summary: List customer visits
+          parameters:
+          - {in: query, name: mine, schema: {type: boolean}}
+          responses:
+            200: {description: visits, content: {application/json: {schema: {type: object}}}}
+            401: {$ref: '#/components/responses/401'}
+        """
+        actor = api_actor()
+        query = select(Visit).where(actor.grid_clause(Visit.grid_id, Visit.station_id))
+        if as_bool(request.args.get("mine")):
+            query = query.where(Visit.staff_id == actor.staff_id)
+        rows = db.session.scalars(query.order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(LIST_LIMIT))
+        return self.response(200, result=[{
+            "id": v.id, "customer_id": v.customer_id, "customer_no": v.customer.customer_no,
+            "customer_name": v.customer.name, "grid": v.grid.code, "staff": v.staff_name,
+            "visited_at": iso(v.visited_at), "address_confirmed": v.address_confirmed,
+            "contact_confirmed": v.contact_confirmed, "note": v.note} for v in rows])
 
     @expose("/customers/<int:pk>/visits", methods=["POST"])
     @protect()
