@@ -6,7 +6,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.energy.cli import energy
+
 gridcare = AppGroup("gridcare", help="GridCare commands.")
+gridcare.add_command(energy)  # `gridcare energy push` (app/energy/cli.py)
 
 
 @gridcare.command("sync-roles")
@@ -30,11 +33,6 @@ def seed_demo_command(customers: int, orders: int) -> None:
 
     result = seed_demo(appbuilder, db.session, customers, orders, current_app.config["DEMO_PASSWORD"])
     click.echo(f"customers added: {result['customers']}, orders added: {result['orders']}")
-
-
-from app.energy.cli import energy  # noqa: E402
-
-gridcare.add_command(energy)
 
 
 def register_cli(app: Flask) -> None:

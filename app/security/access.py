@@ -54,6 +54,23 @@ def _menus(*names: str) -> list[tuple[str, str]]:
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
+# On-site work and energy services (issue 4).  The menu category is "Field work": the
+# channels' order list of channel onsite uses the menu name "On-site".
+_ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
+_ONSITE_MENUS = ("Field work", "Customer visits", "Visit records", "On-site service records",
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+_ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
+_FIELD_WORK: list[tuple[str, str]] = [
+    ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
+    *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
+    *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_close", "SafetyRecordView"),
+    ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
+    ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+    ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+]
+
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
     STATION_MANAGER: [
@@ -66,6 +83,14 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_add", "PushCampaignView"),
+        ("can_run", "PushCampaignView"),
+        *_read("PushMessageView"),
+        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
+          for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -78,6 +103,11 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        *_read("PushMessageView", "StationTariffView"),
+        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -86,6 +116,9 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_transition", "WorkOrderView"),
         ("can_post", "WorkOrderApi"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"),
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS),
     ],
     OPERATOR: [
         *_SELF_SERVICE,
@@ -95,53 +128,14 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_post", "WorkOrderApi"),
         ("can_view", "PersonalData"),
         *_menus("Work orders", "All work orders", "Customers", "Customer archive"),
+        ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
+        ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+        ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+        *_menus("Field work", "Customer visits", "Energy services", "Peak/valley analysis"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],
 }
-
-# On-site work and energy services (issue 4), kept in one block so that each domain's
-# rows stay together: added to the roles' lists above.
-_ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
-_ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
-                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
-_ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
-_FIELD_WORK: list[tuple[str, str]] = [
-    ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
-    *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
-    *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
-    ("can_close", "SafetyRecordView"), ("can_rectify", "MeterBoxAnomalyView"),
-    ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
-    ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
-    ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
-    ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
-]
-_VERIFY_ANOMALIES = [("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi")]
-ONSITE_ENERGY_ACCESS: dict[str, list[tuple[str, str]]] = {
-    STATION_MANAGER: [
-        *_FIELD_WORK, *_VERIFY_ANOMALIES,
-        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_add", "PushCampaignView"),
-        ("can_run", "PushCampaignView"), *_read("PushMessageView"),
-        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
-          for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
-        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
-    ],
-    TEAM_LEADER: [
-        *_FIELD_WORK, *_VERIFY_ANOMALIES,
-        *_read("PushMessageView", "StationTariffView"),
-        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
-        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
-    ],
-    DISTRICT_MANAGER: [*_FIELD_WORK, *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS)],
-    OPERATOR: [
-        ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
-        ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
-        ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
-        *_menus("On-site", "Customer visits", "Energy services", "Peak/valley analysis"),
-    ],
-}
-for _role, _entries in ONSITE_ENERGY_ACCESS.items():
-    ACCESS_MATRIX[_role].extend(_entries)
 
 # Permissions that no view declares but the code checks explicitly.
 EXTRA_PERMISSIONS = [("can_view", "PersonalData")]

@@ -394,7 +394,7 @@ class MeterBoxAnomalyView(_RecordView):
 
 
 def register(appbuilder: Any) -> None:
-    category, category_label = "On-site", _l("On-site")
+    category, category_label = "Field work", _l("Field work")
     appbuilder.add_view(CustomerServiceView, "Customer visits", href="/onsite/customers", icon="fa-street-view",
                         category=category, label=_l("Customer visits"), category_label=category_label)
     appbuilder.add_view(VisitView, "Visit records", icon="fa-list", category=category,
