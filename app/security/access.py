@@ -54,8 +54,7 @@ def _menus(*names: str) -> list[tuple[str, str]]:
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
-# On-site work and energy services (issue 4).  The menu category is "Field work": the
-# channels' order list of channel onsite uses the menu name "On-site".
+# On-site work and energy services (issue 4).
 _ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
 _ONSITE_MENUS = ("Field work", "Customer visits", "Visit records", "On-site service records",
                  "Safety supervision", "Equipment collection", "Box-meter anomalies")

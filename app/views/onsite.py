@@ -394,6 +394,7 @@ class MeterBoxAnomalyView(_RecordView):
 
 
 def register(appbuilder: Any) -> None:
+    # "Field work", not "On-site": that menu name is the channels' list of on-site orders.
     category, category_label = "Field work", _l("Field work")
     appbuilder.add_view(CustomerServiceView, "Customer visits", href="/onsite/customers", icon="fa-street-view",
                         category=category, label=_l("Customer visits"), category_label=category_label)
