@@ -6,7 +6,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from app.energy.cli import energy
+
 gridcare = AppGroup("gridcare", help="GridCare commands.")
+gridcare.add_command(energy)  # `gridcare energy push` (app/energy/cli.py)
 
 
 @gridcare.command("sync-roles")

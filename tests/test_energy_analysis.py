@@ -41,7 +41,7 @@ def _grid_g01_data(session):
     return a, b, c, d, e
 
 
-def test_grid_analysis_lists_customers_whose_valley_share_moved_beyond_threshold(db_session, api_as):
+def test_grid_analysis_lists_customers_whose_valley_share_moved_beyond_threshold(db_session, api_as, login_as):
     a, b, c, d, e = _grid_g01_data(db_session)
     g01 = grid(db_session, "ST001-G01")
     result = api_as("manager1").get(f"/api/v1/energy/analysis?period=202610&grid_id={g01.id}&threshold=5")
@@ -64,8 +64,16 @@ def test_grid_analysis_lists_customers_whose_valley_share_moved_beyond_threshold
     wider = api_as("manager1").get("/api/v1/energy/analysis?period=202610&threshold=12").get_json()["result"]
     assert wider["movers"] == []  # nobody in manager1's grids moved more than 12 pp
     assert api_as("manager2").get(f"/api/v1/energy/analysis?period=202610&grid_id={g01.id}").status_code == 403
+    assert api_as("manager1").get("/api/v1/energy/analysis?period=202613").status_code == 400
+    assert api_as("manager1").get("/api/v1/energy/analysis?period=202610&threshold=-1").status_code == 400
     leader = api_as("leader1").get("/api/v1/energy/analysis?period=202610&threshold=5").get_json()["result"]
     assert [m["customer_no"] for m in leader["movers"]] == [d.customer_no, a.customer_no, c.customer_no]
+    # Per grid: G01 valley 218/770 = 28.31 % (+1.65 pp); G04 60/100 = 60 % against 10/100 = 10 % (+50 pp).
+    assert [(g["grid"], g["shares"]["valley"], g["change"]["valley"]) for g in leader["by_grid"]] == [
+        ("ST001-G01", 28.31, 1.65), ("ST001-G04", 60.0, 50.0)]
+    page = login_as("leader1").get("/energy/analysis?period=202610&threshold=5").get_data(as_text=True)
+    by_grid = page.split('id="by-grid"', 1)[1].split("</table>", 1)[0]
+    assert "28.31" in by_grid and "50.0" in by_grid
 
     yoy = api_as("manager1").get(
         f"/api/v1/energy/analysis?period=202610&grid_id={g01.id}&threshold=4.99&compare=last_year").get_json()

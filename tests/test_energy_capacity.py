@@ -38,6 +38,10 @@ def test_transformer_capacity_matches_rated_times_ratio_minus_peak_and_refuses_a
     page = login_as("manager1").get(f"/energy/capacity?transformer_id={transformer.id}&request_kva={expected + 1}")
     html = page.get_data(as_text=True)
     assert 'id="capacity-refusal"' in html and str(float(expected)) in html
+    by_grid = html.split('id="capacity-by-grid"', 1)[1].split("</table>", 1)[0]
+    other = g01.transformers[1]
+    assert f"<td>ST001-G01</td><td>2</td><td>{float(transformer.rated_kva + other.rated_kva)}</td>" in by_grid
+    assert f"{float(expected + Decimal(other.rated_kva) * ratio)}</td>" in by_grid
     assert api_as("manager2").get(f"/api/v1/energy/capacity/transformers/{transformer.id}").status_code == 403
 
 

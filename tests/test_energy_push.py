@@ -105,3 +105,56 @@ def test_failed_gateway_delivery_is_recorded_and_retried_without_duplicates(app,
     finally:
         server.shutdown()
         app.config.update(saved)
+
+
+def test_station_manager_creates_a_campaign_on_the_screen(db_session, login_as):
+    from tests.conftest import csrf_from
+
+    director = login_as("director1")
+    form = director.get("/pushcampaignview/add")
+    assert form.status_code == 200
+    done = director.post("/pushcampaignview/add", follow_redirects=True, data={
+        "csrf_token": csrf_from(form.get_data(as_text=True)), "name": "热泵推广",
+        "template": "{name}您好，热泵补贴政策已发布。", "intention": "heat_pump", "grid": "ST001-G03",
+        "customer_type": "", "tag": "", "q": ""})
+    assert done.status_code == 200
+    from app.models.energy import PushCampaign
+
+    db_session.rollback()
+    campaign = db_session.scalars(select(PushCampaign)).one()
+    assert campaign.criteria == {"grid": "ST001-G03", "intention": "heat_pump"}
+    assert campaign.created_by_name == "周所长" and "热泵推广" in done.get_data(as_text=True)
+    refused = director.post("/pushcampaignview/add", follow_redirects=True, data={
+        "csrf_token": csrf_from(form.get_data(as_text=True)), "name": "x", "template": "{phone}"})
+    assert "phone" in refused.get_data(as_text=True)
+    db_session.rollback()
+    assert len(db_session.scalars(select(PushCampaign)).all()) == 1
+
+    pv_heat = db_session.scalar(select(EnergyIntention).where(EnergyIntention.code == "heat_pump"))
+    target = make_customer(db_session, "ST001-G03", intentions=[pv_heat])
+    listed = director.get("/pushcampaignview/list/")
+    ran = director.post("/pushcampaignview/action_post", follow_redirects=True, data={
+        "csrf_token": csrf_from(listed.get_data(as_text=True)), "action": "run", "rowid": [str(campaign.id)]})
+    assert ran.status_code == 200
+    db_session.rollback()
+    pushed = db_session.scalars(select(PushMessage).where(PushMessage.campaign_id == campaign.id)).all()
+    assert [(m.customer_id, m.state) for m in pushed] == [(target.id, "sent")]
+
+
+def test_campaign_pushed_from_the_command_line_twice_reaches_each_customer_once(app, db_session):
+    from app.energy import push
+    from tests.factories import actor
+
+    pv = db_session.scalar(select(EnergyIntention).where(EnergyIntention.code == "pv"))
+    make_customer(db_session, "ST001-G06", intentions=[pv])
+    campaign = push.create_campaign(db_session, actor(db_session, "director1"), name="光伏",
+                                    template="{name}您好", criteria={"intention": "pv"})
+    db_session.commit()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["gridcare", "energy", "push", str(campaign.id)])
+    assert first.exit_code == 0, first.output
+    assert "created: 1, already reached: 0, sent: 1, failed: 0" in first.output
+    second = runner.invoke(args=["gridcare", "energy", "push", str(campaign.id)])
+    assert "created: 0, already reached: 1, sent: 0" in second.output
+    missing = runner.invoke(args=["gridcare", "energy", "push", "999999"])
+    assert missing.exit_code != 0 and "no such campaign" in missing.output

@@ -6,10 +6,11 @@ import io
 
 from sqlalchemy import select
 
+from app.models.notification import Notification
 from app.models.onsite import AnomalyEvent, MeterBoxAnomaly
 from tests.conftest import csrf_from
 from tests.energy_helpers import image_bytes
-from tests.factories import grid
+from tests.factories import grid, staff
 
 
 def test_anomaly_goes_registered_rectified_verified_with_timeline_shown(db_session, api_as, login_as):
@@ -28,6 +29,11 @@ def test_anomaly_goes_registered_rectified_verified_with_timeline_shown(db_sessi
     assert rectified.status_code == 200 and rectified.get_json()["result"]["state"] == "rectified"
     assert manager1.post(f"/api/v1/onsite/anomalies/{anomaly_id}/rectify",
                          json={"record": "again"}).status_code == 409
+
+    db_session.rollback()
+    bell = db_session.scalars(select(Notification).where(Notification.kind == "anomaly_rectified")).all()
+    assert [n.link for n in bell] == [f"/meterboxanomalyview/show/{anomaly_id}"]
+    assert bell[0].user_id == staff(db_session, "leader1").user_id
 
     leader = login_as("leader1")
     show = leader.get(f"/meterboxanomalyview/show/{anomaly_id}")

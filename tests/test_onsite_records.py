@@ -25,6 +25,9 @@ def test_safety_record_is_registered_with_photo_and_closed(db_session, api_as):
     assert created.status_code == 201, created.get_json()
     record = created.get_json()["result"]
     assert record["deadline"] == "2026-12-05" and record["closed"] is False
+    late = manager1.post("/api/v1/onsite/safety-records", json={
+        "grid_id": g03.id, "site": "老台区", "hazards": "树障", "deadline": "2020-01-31"}).get_json()["result"]
+    assert late["overdue"] is True
     assert manager1.post("/api/v1/onsite/safety-records", json={"grid_id": g03.id, "site": "x"}).status_code == 400
 
     closed = manager1.post(f"/api/v1/onsite/safety-records/{record['id']}/close", json={"note": "已整改"})
@@ -116,8 +119,54 @@ def test_visit_registered_in_the_browser_with_a_photo(db_session, login_as):
 def test_onsite_and_energy_endpoints_are_in_the_openapi_document(api_as):
     spec = api_as("manager1").get("/api/v1/_openapi").get_json()
     paths = set(spec["paths"])
-    for path in ("/onsite/choices", "/onsite/customers/{pk}/visits", "/onsite/documents/{pk}", "/onsite/anomalies/{pk}/verify",
+    for path in ("/onsite/choices", "/onsite/customers/{pk}/visits", "/onsite/documents/{pk}",
+                 "/onsite/anomalies/{pk}/verify",
                  "/onsite/safety-records", "/onsite/equipment", "/energy/analysis",
                  "/energy/customers/export", "/energy/capacity/transformers/{pk}",
                  "/energy/campaigns/{pk}/run", "/energy/service-requests"):
         assert "/api/v1" + path in paths, path
+
+
+def test_safety_record_closed_from_the_list_in_the_browser(db_session, api_as, login_as):
+    g01 = grid(db_session, "ST001-G01")
+    created = api_as("manager1").post("/api/v1/onsite/safety-records", json={
+        "grid_id": g01.id, "site": "村口变台", "hazards": "围栏缺失"}).get_json()["result"]
+    leader = login_as("leader1")
+    listed = leader.get("/safetyrecordview/list/")
+    assert "村口变台" in listed.get_data(as_text=True)
+    leader.post("/safetyrecordview/action_post", data={
+        "csrf_token": csrf_from(listed.get_data(as_text=True)), "action": "close", "rowid": [str(created["id"])]})
+    db_session.rollback()
+    record = db_session.get(SafetyRecord, created["id"])
+    assert record.closed is True and record.closed_by_name == "王班长"
+
+
+def test_photo_attached_to_an_equipment_record_on_its_page_is_shown_in_scope_only(db_session, api_as, login_as):
+    from app.models.document import Document
+
+    g01 = grid(db_session, "ST001-G01")
+    record = api_as("manager1").post("/api/v1/onsite/equipment", json={
+        "grid_id": g01.id, "equipment_type": "计量箱", "location": "幸福路口"}).get_json()["result"]
+    manager1 = login_as("manager1")
+    page = manager1.get(f"/equipmentrecordview/show/{record['id']}")
+    assert page.status_code == 200
+    done = manager1.post(f"/onsite/records/equipment/{record['id']}/documents", follow_redirects=True,
+                         headers={"Referer": f"/equipmentrecordview/show/{record['id']}"},
+                         content_type="multipart/form-data",
+                         data={"csrf_token": csrf_from(page.get_data(as_text=True)),
+                               "photos": [(io.BytesIO(image_bytes("JPEG", color="yellow")), "box.jpg")]})
+    html = done.get_data(as_text=True)
+    assert 'class="record-photo"' in html
+    db_session.rollback()
+    document = db_session.scalars(select(Document)).one()
+    assert (document.owner_type, document.owner_id, document.grid_id) == ("equipment", record["id"], g01.id)
+
+    manager2 = login_as("manager2")
+    assert manager2.get(f"/equipmentrecordview/show/{record['id']}").status_code == 404
+    assert manager2.get(f"/onsite/document/{document.id}").status_code == 404
+    own_token = csrf_from(manager2.get("/equipmentrecordview/add").get_data(as_text=True))
+    refused = manager2.post(f"/onsite/records/equipment/{record['id']}/documents", content_type="multipart/form-data",
+                            data={"csrf_token": own_token, "photos": [(io.BytesIO(image_bytes("PNG")), "x.png")]})
+    assert refused.status_code == 404
+    db_session.rollback()
+    assert len(db_session.scalars(select(Document)).all()) == 1

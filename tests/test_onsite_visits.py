@@ -101,7 +101,7 @@ def test_refused_upload_stores_nothing(app, db_session, api_as):
     assert db_session.get(Customer, customer.id).phone == "13800002222"
 
 
-def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, api_as):
+def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, api_as, login_as):
     customer = make_customer(db_session, "ST001-G03", name="王小明", phone="13712340000", address="示范县幸福路8号")
     make_customer(db_session, "ST001-G04", name="王小红")  # manager2's grid
     manager1 = api_as("manager1")
@@ -111,11 +111,19 @@ def test_customer_lookup_refuses_phone_search_without_personal_data(db_session, 
     assert by_name[0]["phone"] == "137****0000"
     assert manager1.get("/api/v1/onsite/customers?q=幸福路").get_json()["result"][0]["id"] == customer.id
     assert manager1.get("/api/v1/onsite/customers?q=1371234").get_json()["result"] == []
+    assert manager1.get("/api/v1/onsite/customers?q=%25").get_json()["result"] == []  # % is no wildcard
     assert manager1.get("/api/v1/onsite/customers?phone=13712340000").status_code == 403
 
     leader = api_as("leader1")
     found = leader.get("/api/v1/onsite/customers?phone=13712340000").get_json()["result"]
     assert [c["phone"] for c in found] == ["13712340000"]
+
+    browser = login_as("manager1")
+    assert browser.get("/onsite/customers?phone=13712340000").status_code == 403
+    page = browser.get("/onsite/customers?q=王小").get_data(as_text=True)
+    assert customer.customer_no in page and "137****0000" in page and 'name="phone"' not in page
+    leader_page = login_as("leader1").get("/onsite/customers?phone=13712340000").get_data(as_text=True)
+    assert customer.customer_no in leader_page and "13712340000" in leader_page
 
 
 def test_customer_picture_holds_archive_last_twelve_bills_orders_and_visits(db_session, api_as):
@@ -141,3 +149,6 @@ def test_customer_picture_holds_archive_last_twelve_bills_orders_and_visits(db_s
     assert [o["id"] for o in picture["open_orders"]] == [open_order.id]
     assert [o["id"] for o in picture["past_orders"]] == [done.id]
     assert picture["visits"][0]["note"] == "回访" and picture["visits"][0]["contact_confirmed"] is True
+    mine = manager1.get("/api/v1/onsite/visits?mine=1").get_json()["result"]
+    assert [(v["customer_no"], v["staff"]) for v in mine] == [(customer.customer_no, "李台区")]
+    assert api_as("manager2").get("/api/v1/onsite/visits").get_json()["result"] == []

@@ -342,7 +342,9 @@ class EnergyApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: counts of created, skipped, sent and failed pushes, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: counts of created, skipped, sent and failed pushes
+              content: {application/json: {schema: {type: object}}}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """

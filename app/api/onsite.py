@@ -17,13 +17,20 @@ from app.documents.web import current_store, read_uploads, send_document
 from app.extensions import db
 from app.models.customer import CustomerTag, EnergyIntention
 from app.models.document import OwnerType
-from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, ServiceRecord
+from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, ServiceRecord, Visit
 from app.onsite import anomaly as anomalies
 from app.onsite import service
 from app.security.masking import masked
 from app.workflow.errors import InvalidInput
 
 LIST_LIMIT = 200
+
+
+def local_today() -> dt.date:
+    from app.models.base import utcnow
+    from app.workflow.calendar import LOCAL_TZ
+
+    return utcnow().astimezone(LOCAL_TZ).date()
 
 
 def form_body() -> dict[str, Any]:
@@ -102,6 +109,7 @@ def _safety_json(r: SafetyRecord) -> dict[str, Any]:
     return {"id": r.id, "grid": r.grid.code, "site": r.site, "hazards": r.hazards,
             "rectification_required": r.rectification_required,
             "deadline": r.deadline.isoformat() if r.deadline else None, "closed": r.closed,
+            "overdue": bool(not r.closed and r.deadline and r.deadline < local_today()),
             "closed_at": iso(r.closed_at), "closed_by": r.closed_by_name, "staff": r.staff_name,
             "recorded_at": iso(r.recorded_at)}
 
@@ -120,6 +128,7 @@ class OnsiteApi(BaseApi):
     base_permissions = ["can_get", "can_post", "can_verify"]
     method_permission_name = {
         "choices": "get", "search_customers": "get", "customer_picture": "get", "register_visit": "post",
+        "list_visits": "get",
         "get_document": "get", "get_thumbnail": "get", "upload_documents": "post",
         "list_anomalies": "get", "anomaly_counts": "get", "get_anomaly": "get",
         "register_anomaly": "post", "rectify_anomaly": "post", "verify_anomaly": "verify",
@@ -192,6 +201,31 @@ class OnsiteApi(BaseApi):
             for photo in visit["photos"]:
                 photo["url"] = f"/api/v1/onsite/documents/{photo['id']}"
         return self.response(200, result=picture)
+
+    @expose("/visits", methods=["GET"])
+    @protect()
+    @safe
+    def list_visits(self) -> Any:
+        """Visits in the caller's scope, newest first (``mine=1``: the caller's own).
+        ---
+        get:
+          summary: List customer visits
+          parameters:
+          - {in: query, name: mine, schema: {type: boolean}}
+          responses:
+            200: {description: visits, content: {application/json: {schema: {type: object}}}}
+            401: {$ref: '#/components/responses/401'}
+        """
+        actor = api_actor()
+        query = select(Visit).where(actor.grid_clause(Visit.grid_id, Visit.station_id))
+        if as_bool(request.args.get("mine")):
+            query = query.where(Visit.staff_id == actor.staff_id)
+        rows = db.session.scalars(query.order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(LIST_LIMIT))
+        return self.response(200, result=[{
+            "id": v.id, "customer_id": v.customer_id, "customer_no": v.customer.customer_no,
+            "customer_name": v.customer.name, "grid": v.grid.code, "staff": v.staff_name,
+            "visited_at": iso(v.visited_at), "address_confirmed": v.address_confirmed,
+            "contact_confirmed": v.contact_confirmed, "note": v.note} for v in rows])
 
     @expose("/customers/<int:pk>/visits", methods=["POST"])
     @protect()

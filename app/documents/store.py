@@ -95,14 +95,16 @@ class DocumentStore:
         return Upload(data, name, content_type, kind, hashlib.sha256(data).hexdigest(), thumbnail)
 
     def _thumbnail(self, data: bytes, name: str) -> bytes:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image, ImageOps, UnidentifiedImageError
 
         try:
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
-                image.thumbnail((self.thumbnail_px, self.thumbnail_px))
+                # Phones store portrait photos sideways with an EXIF orientation tag.
+                upright = ImageOps.exif_transpose(image) or image
+                upright.thumbnail((self.thumbnail_px, self.thumbnail_px))
                 out = io.BytesIO()
-                image.convert("RGB").save(out, "JPEG", quality=80)
+                upright.convert("RGB").save(out, "JPEG", quality=80)
         except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
             raise InvalidInput(f"{name}: the photo cannot be read", field="file") from None
         return out.getvalue()

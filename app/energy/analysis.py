@@ -94,6 +94,8 @@ def grid_analysis(session: Session, actor: Actor, *, period: str, grid_id: int |
     """Shares of a grid (or of the viewer's whole scope) by month, and the customers whose
     valley share moved by more than ``threshold_pp`` percentage points in ``period``."""
     check_period(period)
+    if threshold_pp < 0:
+        raise InvalidInput("the threshold must not be negative", field="threshold")
     if compare not in ("previous_month", "last_year"):
         raise InvalidInput("compare is previous_month or last_year", field="compare")
     scope = actor.grid_clause(Customer.grid_id)
@@ -143,7 +145,30 @@ def grid_analysis(session: Session, actor: Actor, *, period: str, grid_id: int |
     return {
         "grid": grid.code if grid else None, "period": period, "compared_with": base_period,
         "threshold_pp": float(threshold_pp), "months": _months_view(by_period, shown), "movers": movers,
+        "by_grid": _by_grid(session, scope, period, base_period),
     }
+
+
+def _by_grid(session: Session, scope: Any, period: str, base_period: str) -> list[dict[str, Any]]:
+    """Each grid's band shares in ``period`` and the change against ``base_period``."""
+    rows = session.execute(
+        select(Grid.code, Grid.name, Bill.period, func.sum(Bill.total_kwh),
+               *[func.sum(getattr(Bill, f"{b}_kwh")) for b in BANDS])
+        .join(Customer, Customer.id == Bill.customer_id).join(Grid, Grid.id == Customer.grid_id)
+        .where(scope).where(Bill.period.in_([period, base_period])).group_by(Grid.code, Grid.name, Bill.period)
+    ).all()
+    grids: dict[str, dict[str, Any]] = {}
+    for code, name, bill_period, total, *bands in rows:
+        entry = grids.setdefault(code, {"grid": code, "name": name})
+        kwh = {b: Decimal(v or 0) for b, v in zip(BANDS, bands, strict=True)}
+        entry[bill_period] = shares(Decimal(total or 0), kwh)
+    result = []
+    for code in sorted(grids):
+        now, then = grids[code].get(period), grids[code].get(base_period)
+        result.append({"grid": code, "name": grids[code]["name"],
+                        "shares": {b: _round(v) for b, v in now.items()} if now else None,
+                        "change": _diff(now, then)})
+    return result
 
 
 def tariff_for(session: Session, customer: Customer) -> StationTariff | None:

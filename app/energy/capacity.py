@@ -34,9 +34,10 @@ def _figures(transformer: Transformer, peak: Decimal | None, ratio: Decimal) -> 
 def _peaks(session: Session, transformer_ids: list[int]) -> dict[int, Decimal]:
     if not transformer_ids:
         return {}
-    return dict(session.execute(select(DemandReading.transformer_id, func.max(DemandReading.demand_kva))
-                                .where(DemandReading.transformer_id.in_(transformer_ids))
-                                .group_by(DemandReading.transformer_id)).all())
+    rows = session.execute(select(DemandReading.transformer_id, func.max(DemandReading.demand_kva))
+                           .where(DemandReading.transformer_id.in_(transformer_ids))
+                           .group_by(DemandReading.transformer_id)).all()
+    return {transformer_id: peak for transformer_id, peak in rows}
 
 
 def parse_ratio(value: Any) -> Decimal:

@@ -47,8 +47,9 @@ def filtered(criteria: dict[str, str], scope: Any) -> Select[tuple[Customer]]:
         query = query.where(Customer.intentions.any(EnergyIntention.code == criteria["intention"]))
     if criteria.get("q"):
         q = criteria["q"]
-        query = query.where(or_(Customer.customer_no.like(f"{q}%"), Customer.name.like(f"%{q}%"),
-                                Customer.address.like(f"%{q}%")))
+        query = query.where(or_(Customer.customer_no.startswith(q, autoescape=True),
+                                Customer.name.contains(q, autoescape=True),
+                                Customer.address.contains(q, autoescape=True)))
     return query.order_by(Customer.customer_no)
 
 

@@ -117,9 +117,12 @@ def _may_push(actor: Actor) -> None:
 
 
 def create_campaign(session: Session, actor: Actor, *, name: str, template: str,
-                    criteria: dict[str, Any] | None = None, station_id: int | None = None) -> PushCampaign:
+                    criteria: dict[str, Any] | None = None, station_id: Any = None) -> PushCampaign:
     _may_push(actor)
-    station_id = station_id or actor.station_id
+    try:
+        station_id = int(station_id) if station_id not in (None, "") else actor.station_id
+    except (TypeError, ValueError):
+        raise InvalidInput("station_id must be an integer", field="station_id") from None
     if station_id is None or session.get(Station, station_id) is None:
         raise InvalidInput("a station is required", field="station_id")
     if not actor.is_admin and station_id != actor.station_id:

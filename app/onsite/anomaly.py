@@ -15,7 +15,8 @@ from app.documents.store import DocumentStore, Upload
 from app.models.base import utcnow
 from app.models.document import OwnerType
 from app.models.onsite import AnomalyEvent, AnomalyState as S, MeterBoxAnomaly
-from app.models.org import Grid
+from app.models.notification import Notification
+from app.models.org import Grid, Position, StaffProfile
 from app.onsite.service import _grid_in_scope, _required
 from app.workflow.actor import LEADERS, Actor
 from app.workflow.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, OutOfScope
@@ -69,12 +70,27 @@ def rectify(session: Session, actor: Actor, anomaly_id: int, record: str,
     anomaly.state, anomaly.rectified_at = S.RECTIFIED.value, now
     anomaly.rectified_by_name, anomaly.rectification = actor.display_name, text
     _event(session, anomaly, actor, "rectify", S.REGISTERED.value, S.RECTIFIED.value, text, now)
+    _tell_team_leaders(session, anomaly, now)
     if photos:
         assert store is not None
         store.attach(session, actor, photos, owner_type=OwnerType.ANOMALY.value, owner_id=anomaly.id,
                      grid_id=anomaly.grid_id, station_id=anomaly.station_id)
     session.flush()
     return anomaly
+
+
+def _tell_team_leaders(session: Session, anomaly: MeterBoxAnomaly, now: dt.datetime) -> None:
+    """A rectification waits for a team leader: put it on the bell list of the grid's leaders."""
+    grid = session.get(Grid, anomaly.grid_id)
+    if grid is None or grid.team_id is None:
+        return
+    leaders = session.scalars(select(StaffProfile.user_id).where(StaffProfile.team_id == grid.team_id)
+                              .where(StaffProfile.position == Position.TEAM_LEADER.value))
+    for user_id in leaders:
+        session.add(Notification(user_id=user_id, kind="anomaly_rectified",
+                                 title=f"箱表关系异常已整改，待核实：{anomaly.meter_box_no}/{anomaly.meter_no}",
+                                 body=anomaly.rectification, link=f"/meterboxanomalyview/show/{anomaly.id}",
+                                 created_at=now))
 
 
 def verify(session: Session, actor: Actor, anomaly_id: int, accepted: bool = True, note: str | None = None,

@@ -45,10 +45,11 @@ def search_customers(session: Session, actor: Actor, q: str = "", phone: str | N
         query = query.where(Customer.phone == phone.strip())
     q = (q or "").strip()
     if q:
-        like = f"%{q}%"
-        terms = [Customer.customer_no.like(f"{q}%"), Customer.name.like(like), Customer.address.like(like)]
+        # autoescape: a typed % or _ is a character, not a wildcard
+        terms = [Customer.customer_no.startswith(q, autoescape=True), Customer.name.contains(q, autoescape=True),
+                 Customer.address.contains(q, autoescape=True)]
         if actor.sees_personal_data:
-            terms.append(Customer.phone.like(f"{q}%"))
+            terms.append(Customer.phone.startswith(q, autoescape=True))
         query = query.where(or_(*terms))
     elif not phone:
         raise InvalidInput("give a customer number, name, address or phone to search for", field="q")
@@ -298,7 +299,8 @@ def load_owner(session: Session, actor: Actor, owner_type: str, owner_id: int) -
     """The record a document is to be attached to, in the actor's scope."""
     from app.models.onsite import MeterBoxAnomaly
 
-    model = {**OWNER_MODELS, OwnerType.ANOMALY.value: MeterBoxAnomaly}.get(owner_type)
+    models: dict[str, Any] = {**OWNER_MODELS, OwnerType.ANOMALY.value: MeterBoxAnomaly}
+    model = models.get(owner_type)
     if model is None:
         raise InvalidInput(f"unknown owner type: {owner_type}", field="owner_type")
     record = session.get(model, owner_id)

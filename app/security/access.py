@@ -113,13 +113,14 @@ _CHANNEL_LEADER = [
 ]
 # On-site work and energy services (issue 4).
 _ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
-_ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
+_ONSITE_MENUS = ("Field work", "Customer visits", "Visit records", "On-site service records",
                  "Safety supervision", "Equipment collection", "Box-meter anomalies")
 _ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
 _FIELD_WORK: list[tuple[str, str]] = [
     ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
     *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
     *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_close", "SafetyRecordView"),
     ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
     ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
     ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
@@ -143,7 +144,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_CHANNEL_LEADER,
         *_FIELD_WORK,
         ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
-        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_run", "PushCampaignView"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_add", "PushCampaignView"),
+        ("can_run", "PushCampaignView"),
         *_read("PushMessageView"),
         *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
           for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
@@ -216,7 +218,7 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
         ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
         ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
-        *_menus("On-site", "Customer visits", "Energy services", "Peak/valley analysis"),
+        *_menus("Field work", "Customer visits", "Energy services", "Peak/valley analysis"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],

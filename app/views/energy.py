@@ -14,6 +14,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
 
 from app.api.energy import export_response
 from app.energy import analysis, capacity, customers, push
@@ -24,7 +25,6 @@ from app.models.energy import DeliveryState, DemandReading, PushCampaign, PushMe
 from app.models.org import Grid, Transformer
 from app.views.common import (
     GridCareModelView,
-    GridRowScopeFilter,
     ScopeFilter,
     StationScopeFilter,
     current_actor,
@@ -176,8 +176,18 @@ class EnergyServicesView(BaseView):
                 abort(404)
             except DomainError as exc:
                 refusal = exc.message
+        grids: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            entry = grids.setdefault(row["grid_id"], {"grid_id": row["grid_id"], "transformers": 0,
+                                                      "rated_kva": 0.0, "available_kva": 0.0})
+            entry["transformers"] += 1
+            entry["rated_kva"] += row["rated_kva"]
+            entry["available_kva"] = round(entry["available_kva"] + row["available_kva"], 1)
+        codes = dict(db.session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(list(grids)))).all())
+        per_grid = sorted(({**g, "grid": codes.get(g["grid_id"], "")} for g in grids.values()),
+                          key=lambda g: g["grid"])
         return self.render_template("energy/capacity.html", rows=rows, ratio=ratio, check=check,
-                                    refusal=refusal, args=request.args)
+                                    refusal=refusal, args=request.args, per_grid=per_grid)
 
 
 def local_period() -> str:
@@ -248,7 +258,8 @@ class DemandReadingView(GridCareModelView):
     def pre_add(self, item: DemandReading) -> None:
         actor = current_actor()
         transformer = db.session.get(Transformer, item.transformer_id) if item.transformer_id else None
-        if actor is None or transformer is None or not actor.can_see_grid(transformer.grid_id, transformer.grid.station_id):
+        if actor is None or transformer is None or not actor.can_see_grid(transformer.grid_id,
+                                                                           transformer.grid.station_id):
             abort(403)
         if item.measured_at is not None and item.measured_at.tzinfo is None:
             from app.workflow.calendar import LOCAL_TZ
@@ -262,11 +273,48 @@ class PushCampaignView(GridCareModelView):
     datamodel = SQLAInterface(PushCampaign)
     base_filters = [["id", StationScopeFilter, None]]
     base_order = ("id", "desc")
-    base_permissions = ["can_list", "can_show", "can_run"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_run"]
+    method_permission_name = {"run": "run"}  # the action's permission is can_run
     list_columns = ["name", "station", "criteria", "state", "created_by_name", "last_run_at"]
     show_columns = list_columns + ["template"]
+    # Who a campaign reaches is chosen with the customer-list filter (grid, type, tag, intention).
+    add_columns = ["name", "template", "grid", "customer_type", "tag", "intention", "q"]
+    add_form_extra_fields = {
+        "grid": StringField(_l("Grid code")), "customer_type": SelectField(
+            _l("Customer type"), choices=[("", "")] + [(t.value, t.label) for t in CustomerType]),
+        "tag": StringField(_l("Tag code")), "intention": StringField(_l("Energy intention code")),
+        "q": StringField(_l("Number, name or address")),
+    }
+    add_form_extra_fields["template"] = TextAreaField(
+        _l("Template"), description=_l("Placeholders: {name}, {customer_no}, {grid}, {address}"))
     formatters_columns = {"last_run_at": local_time}
     label_columns = _LABELS
+
+    def _add(self) -> Any:
+        form = self.add_form.refresh()
+        if request.method == "POST" and form.validate():
+            actor = current_actor()
+            assert actor is not None
+            criteria = {key: form[key].data for key in customers.CRITERIA if form[key].data}
+            try:
+                campaign = push.create_campaign(db.session, actor, name=form.name.data or "",
+                                                template=form.template.data or "", criteria=criteria)
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                flash(error.message, "danger")
+            else:
+                flash(gettext("Saved"), "success")
+                return redirect(url_for("PushCampaignView.show", pk=campaign.id))
+        return self._get_add_widget(form=form)
+
+    @expose("/add", methods=["GET", "POST"])
+    @has_access
+    def add(self) -> Any:
+        widget = self._add()
+        if not isinstance(widget, dict):
+            return widget
+        return self.render_template(self.add_template, title=self.add_title, widgets=widget)
 
     @action("run", _l("Push now"), _l("Push the selected campaigns to customers not yet reached?"),
             "fa-paper-plane", single=False)

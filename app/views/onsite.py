@@ -4,10 +4,11 @@ equipment records, and box–meter anomalies with their timeline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder import BaseView, action, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
@@ -62,6 +63,11 @@ _TIMES = {k: local_time for k in ("visited_at", "performed_at", "recorded_at", "
                                    "rectified_at", "verified_at")}
 
 
+def local_iso(value: str | None) -> str:
+    """An ISO time from a service answer, shown in local time."""
+    return local_time(dt.datetime.fromisoformat(value)) if value else ""
+
+
 class RecordScopeFilter(ScopeFilter):
     """For on-site records carrying their grid and station."""
 
@@ -113,7 +119,7 @@ class CustomerServiceView(BaseView):
             abort(404)
         tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code)).all()
         intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code)).all()
-        return self.render_template("onsite/customer.html", p=picture, all_tags=tags,
+        return self.render_template("onsite/customer.html", p=picture, all_tags=tags, local=local_iso,
                                     all_intentions=intentions, title=picture["customer"]["name"])
 
     @expose("/customer/<int:pk>/visit", methods=["POST"])
@@ -144,6 +150,33 @@ class CustomerServiceView(BaseView):
         else:
             flash(gettext("Visit registered"), "success")
         return redirect(url_for("CustomerServiceView.customer", pk=pk))
+
+    @expose("/records/<owner_type>/<int:owner_id>/documents", methods=["POST"])
+    @has_access
+    @permission_name("add")
+    def attach(self, owner_type: str, owner_id: int) -> Any:
+        """Attach photos or videos to an on-site record from its detail page."""
+        _check_csrf()
+        actor = current_actor()
+        assert actor is not None
+        try:
+            owner = service.load_owner(db.session, actor, owner_type, owner_id)
+            store = current_store()
+            files = read_uploads(request.files.getlist("photos"), store)
+            if not files:
+                raise DomainError("choose a file first")
+            store.attach(db.session, actor, files, owner_type=owner_type, owner_id=owner.id,
+                         grid_id=owner.grid_id, station_id=owner.station_id)
+            db.session.commit()
+        except OutOfScope:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(gettext("Saved"), "success")
+        return redirect(request.referrer or url_for("CustomerServiceView.search"))
 
     @expose("/document/<int:pk>")
     @has_access
@@ -189,6 +222,17 @@ class _RecordView(GridCareModelView):
     formatters_columns = _TIMES
     label_columns = _LABELS
     create = staticmethod(lambda session, actor, item: item)
+    owner_type = ""
+    show_template = "onsite/record_show.html"
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> Any:
+        widgets = self._show(pk)  # 404 outside the viewer's scope
+        documents = documents_of(db.session, self.owner_type, [int(pk)]).get(int(pk), [])
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, documents=documents,
+                                    owner_type=self.owner_type, owner_id=int(pk))
 
     def _add(self) -> Any:
         form = self.add_form.refresh()
@@ -197,7 +241,7 @@ class _RecordView(GridCareModelView):
             assert actor is not None
             values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
             try:
-                record = self.create(db.session, actor, values)
+                self.create(db.session, actor, values)
                 db.session.commit()
             except DomainError as error:
                 db.session.rollback()
@@ -214,6 +258,7 @@ def _grid_id(values: dict[str, Any]) -> Any:
 
 
 class ServiceRecordView(_RecordView):
+    owner_type = OwnerType.SERVICE_RECORD.value
     datamodel = SQLAInterface(ServiceRecord)
     base_order = ("performed_at", "desc")
     base_permissions = ["can_list", "can_show", "can_add"]
@@ -226,19 +271,38 @@ class ServiceRecordView(_RecordView):
 
 
 class SafetyRecordView(_RecordView):
+    owner_type = OwnerType.SAFETY_RECORD.value
     datamodel = SQLAInterface(SafetyRecord)
     base_order = ("recorded_at", "desc")
-    base_permissions = ["can_list", "can_show", "can_add"]
     list_columns = ["recorded_at", "grid", "site", "hazards", "deadline", "closed", "staff_name"]
     show_columns = list_columns + ["rectification_required", "closed_at", "closed_by_name", "closing_note"]
     add_columns = ["grid", "site", "hazards", "rectification_required", "deadline"]
     search_columns = ["grid", "closed", "deadline"]
+    base_permissions = ["can_list", "can_show", "can_add", "can_close"]
+    method_permission_name = {"close": "close"}  # the action's permission is can_close
+
+    @action("close", _l("Close (rectified)"), _l("Close the selected safety records as rectified?"),
+            "fa-check", single=False)
+    def close(self, items: Any) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        for item in items if isinstance(items, list) else [items]:
+            try:
+                with db.session.begin_nested():
+                    service.close_safety(db.session, actor, item.id)
+            except DomainError as error:
+                flash(f"{item.site}: {error.message}", "warning")
+        db.session.commit()
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
     create = staticmethod(lambda session, actor, v: service.record_safety(
         session, actor, grid_id=_grid_id(v), site=v.get("site"), hazards=v.get("hazards"),
         rectification_required=v.get("rectification_required"), deadline=v.get("deadline")))
 
 
 class EquipmentRecordView(_RecordView):
+    owner_type = OwnerType.EQUIPMENT.value
     datamodel = SQLAInterface(EquipmentRecord)
     base_order = ("recorded_at", "desc")
     base_permissions = ["can_list", "can_show", "can_add"]
@@ -256,6 +320,7 @@ class EquipmentRecordView(_RecordView):
 class MeterBoxAnomalyView(_RecordView):
     datamodel = SQLAInterface(MeterBoxAnomaly)
     base_order = ("registered_at", "desc")
+    owner_type = OwnerType.ANOMALY.value
     base_permissions = ["can_list", "can_show", "can_add", "can_rectify", "can_verify"]
     list_template = "onsite/anomaly_list.html"
     show_template = "onsite/anomaly_show.html"
@@ -329,7 +394,8 @@ class MeterBoxAnomalyView(_RecordView):
 
 
 def register(appbuilder: Any) -> None:
-    category, category_label = "On-site", _l("On-site")
+    # "Field work", not "On-site": that menu name is the channels' list of on-site orders.
+    category, category_label = "Field work", _l("Field work")
     appbuilder.add_view(CustomerServiceView, "Customer visits", href="/onsite/customers", icon="fa-street-view",
                         category=category, label=_l("Customer visits"), category_label=category_label)
     appbuilder.add_view(VisitView, "Visit records", icon="fa-list", category=category,
