@@ -1,8 +1,9 @@
 """Targeted push campaigns (精准推送).
 
 ``select_targets(session, campaign)`` is the one place that decides who a campaign reaches:
-today a simple filter (``app.energy.customers`` criteria) within the campaign's station; the
-rules branch's targeting rule sets plug in here.  ``run_campaign`` records one
+the customers that a targeting rule set selects (``criteria["rule_set"]``, compiled to SQL by
+``app.rules.targeting``), narrowed by the simple filters of ``app.energy.customers``, within
+the campaign's station.  ``run_campaign`` records one
 ``PushMessage`` per (campaign, customer) — the unique constraint makes a re-run, even a
 concurrent one, skip customers already reached — and then hands each to the sender.
 
@@ -129,7 +130,15 @@ def create_campaign(session: Session, actor: Actor, *, name: str, template: str,
         raise OutOfScope("the station is outside your scope")
     if not (name or "").strip():
         raise InvalidInput("the campaign name is required", field="name")
-    campaign = PushCampaign(name=name.strip()[:128], station_id=station_id, criteria=clean_criteria(criteria or {}),
+    cleaned: dict[str, Any] = clean_criteria(criteria or {})
+    rule_set = str((criteria or {}).get("rule_set") or "").strip()
+    if rule_set:
+        from app.rules.store import find_rule_set
+
+        if find_rule_set(session, "targeting", rule_set) is None:
+            raise InvalidInput(f"no targeting rule set named {rule_set}", field="rule_set")
+        cleaned["rule_set"] = rule_set
+    campaign = PushCampaign(name=name.strip()[:128], station_id=station_id, criteria=cleaned,
                             template=_check_template(template), created_by_name=actor.display_name)
     session.add(campaign)
     session.flush()
@@ -137,9 +146,21 @@ def create_campaign(session: Session, actor: Actor, *, name: str, template: str,
 
 
 def select_targets(session: Session, campaign: PushCampaign) -> Select[tuple[Customer]]:
-    """The customers a campaign reaches.  The targeting rule sets of ``app.rules`` plug in here."""
-    station_scope = Customer.grid_id.in_(select(Grid.id).where(Grid.station_id == campaign.station_id))
-    return filtered(dict(campaign.criteria or {}), station_scope)
+    """The customers a campaign reaches: its targeting rule set's selection (every rule of the
+    set, in SQL), narrowed by the simple filters, within the campaign's station."""
+    criteria = dict(campaign.criteria or {})
+    rule_set = criteria.pop("rule_set", None)
+    station_grids = select(Grid.id).where(Grid.station_id == campaign.station_id)
+    query = filtered(criteria, Customer.grid_id.in_(station_grids))
+    if rule_set:
+        from app.rules.targeting import select_customers
+
+        grid_ids = list(session.scalars(station_grids))
+        chosen: set[int] = set()
+        for selection in select_customers(session, rule_set, grid_ids=grid_ids):
+            chosen.update(selection.customer_ids)
+        query = query.where(Customer.id.in_(sorted(chosen) or [-1]))
+    return query
 
 
 def load_campaign(session: Session, actor: Actor, campaign_id: int) -> PushCampaign:
