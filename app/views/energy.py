@@ -278,8 +278,10 @@ class PushCampaignView(GridCareModelView):
     list_columns = ["name", "station", "criteria", "state", "created_by_name", "last_run_at"]
     show_columns = list_columns + ["template"]
     # Who a campaign reaches is chosen with the customer-list filter (grid, type, tag, intention).
-    add_columns = ["name", "template", "grid", "customer_type", "tag", "intention", "q"]
+    add_columns = ["name", "template", "rule_set", "grid", "customer_type", "tag", "intention", "q"]
     add_form_extra_fields = {
+        "rule_set": StringField(_l("Targeting rule set"),
+                                description=_l("Name of a targeting rule set (规则 → 规则集); leave empty to use the filters only")),
         "grid": StringField(_l("Grid code")), "customer_type": SelectField(
             _l("Customer type"), choices=[("", "")] + [(t.value, t.label) for t in CustomerType]),
         "tag": StringField(_l("Tag code")), "intention": StringField(_l("Energy intention code")),
@@ -295,7 +297,7 @@ class PushCampaignView(GridCareModelView):
         if request.method == "POST" and form.validate():
             actor = current_actor()
             assert actor is not None
-            criteria = {key: form[key].data for key in customers.CRITERIA if form[key].data}
+            criteria = {key: form[key].data for key in (*customers.CRITERIA, "rule_set") if form[key].data}
             try:
                 campaign = push.create_campaign(db.session, actor, name=form.name.data or "",
                                                 template=form.template.data or "", criteria=criteria)
