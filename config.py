@@ -61,7 +61,25 @@ class Config:
     SMTP_URL = os.environ.get("SMTP_URL", "")
     DOCUMENT_DIR = os.environ.get("DOCUMENT_DIR", str(INSTANCE_DIR / "documents"))
     OUTBOX_DIR = os.environ.get("OUTBOX_DIR", str(INSTANCE_DIR / "outbox"))
+    # Document store limits (photos: JPEG/PNG/WebP; videos: MP4)
+    DOCUMENT_MAX_PHOTO_BYTES = int(os.environ.get("DOCUMENT_MAX_PHOTO_BYTES", str(10 * 1024 * 1024)))
+    DOCUMENT_MAX_VIDEO_BYTES = int(os.environ.get("DOCUMENT_MAX_VIDEO_BYTES", str(200 * 1024 * 1024)))
+    DOCUMENT_THUMBNAIL_PX = int(os.environ.get("DOCUMENT_THUMBNAIL_PX", "320"))
+    # Energy services
+    CAPACITY_LOAD_RATIO = os.environ.get("CAPACITY_LOAD_RATIO", "0.8")  # allowed load of rated kVA
+    VALLEY_SHIFT_THRESHOLD_PP = os.environ.get("VALLEY_SHIFT_THRESHOLD_PP", "5")  # percentage points
+    PUSH_SENDER = os.environ.get("PUSH_SENDER", "outbox")  # outbox | sms_gateway
+    SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
+    SMS_GATEWAY_KEY = os.environ.get("SMS_GATEWAY_KEY", "")
     SCHEDULER_ENABLED = _bool("SCHEDULER_ENABLED", True)
+    # The scheduler's lease: a standby process takes over this long after the active one dies.
+    SCHEDULER_LEASE_SECONDS = float(os.environ.get("SCHEDULER_LEASE_SECONDS", "30"))
+    SCHEDULER_RECONCILE_SECONDS = float(os.environ.get("SCHEDULER_RECONCILE_SECONDS", "5"))
+    SYNC_INBOX_DIR = os.environ.get("SYNC_INBOX_DIR", str(INSTANCE_DIR / "inbox"))
+    # SLA warning levels in percent of the allowed time; overdue always follows.
+    SLA_WARNING_LEVELS = os.environ.get("SLA_WARNING_LEVELS", "50,75,90")
+    # Mail SLA warnings too: "auto" (when SMTP_URL is set), "1" (outbox when no SMTP) or "0".
+    SLA_MAIL = os.environ.get("SLA_MAIL", "auto")
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "GridCare#2026")
 
     # Work-order policy

@@ -62,6 +62,9 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     service.configure(app.config)
+    from app import rules
+
+    rules.init_app(app)
     return app
 
 

@@ -95,12 +95,20 @@ def restore_command(archive: str) -> None:
     except BackupError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"restored {result['database']} and {result['documents']} documents")
+from app.rules.cli import rules_cli  # noqa: E402
 
+gridcare.add_command(rules_cli)
+from app.jobs.cli import scheduler_command, sync_group  # noqa: E402
 
+gridcare.add_command(sync_group)
+gridcare.add_command(scheduler_command)
 from app.channels.cli import apikey, generate_tasks_command  # noqa: E402
 
 gridcare.add_command(apikey)
 gridcare.add_command(generate_tasks_command)
+from app.reports.cli import report  # noqa: E402
+
+gridcare.add_command(report)
 
 
 def register_cli(app: Flask) -> None:

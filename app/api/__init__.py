@@ -1,12 +1,20 @@
-"""REST APIs: the mobile app's (JWT) and, later, the intake API of external channels."""
+"""REST APIs: the mobile app's (JWT) and the intake API of external channels (API keys)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.api import intake, session, workorder
+from app.api import (  # noqa: F401
+    announcement,
+    energy,
+    intake,
+    notification,
+    onsite,
+    session,
+    workorder,
+)
 
-DOMAINS = [workorder, session, intake]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification]
 
 
 def register(appbuilder: Any) -> None:

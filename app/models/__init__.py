@@ -4,5 +4,21 @@ Importing this package registers every table on Flask-AppBuilder's declarative b
 which is what Alembic's autogenerate and the test fixtures look at.
 """
 
-from app.models import channel, customer, notification, org, points, security, workorder  # noqa: F401
+from app.models import (  # noqa: F401
+    announcement,
+    channel,
+    customer,
+    document,
+    energy,
+    jobs,
+    notification,
+    onsite,
+    org,
+    points,
+    report,
+    rules,
+    security,
+    sync,
+    workorder,
+)
 from app.models.base import Model  # noqa: F401

@@ -51,9 +51,31 @@ def _menus(*names: str) -> list[tuple[str, str]]:
     return [("menu_access", name) for name in names]
 
 
+# Indicators and reports: leaders see the dashboard, the archive and the on-demand report of
+# their own scope; district managers their own dashboard; subscriptions are for Admin only.
+_REPORTS_LEADER: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("can_evaluation", "EvaluationReportView"),
+    ("can_list", "ReportArchiveView"),
+    ("can_show", "ReportArchiveView"),
+    ("can_download", "ReportArchiveView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+    ("menu_access", "Report archive"),
+]
+_REPORTS_DISTRICT: list[tuple[str, str]] = [
+    ("can_show", "DashboardView"),
+    ("menu_access", "Indicators"),
+    ("menu_access", "Dashboard"),
+]
+
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
+# The rule editor, its dry runs and the leave roster (RuleSetView: can_list, can_edit,
+# can_dry_run; StaffLeaveView; menus "Rules", "Rule sets", "Dry run", "Leave roster") are for
+# administrators only: Admin holds them through "*", no other role is given them.
+RULES_VIEWS = ("RuleSetView", "StaffLeaveView")
 # Channels (app/views/channel*.py): one order list per channel, duplicates, branch channels, tasks.
 _CHANNEL_ORDER_VIEWS = (
     "CityCallOrderView", "Hotline12345OrderView", "ThreeServicesOrderView",
@@ -85,6 +107,20 @@ _CHANNEL_LEADER = [
             "Love supermarkets", "Love supermarket map", "Community points",
             "Register at a love supermarket", "Tasks"),
 ]
+# On-site work and energy services (issue 4).
+_ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
+_ONSITE_MENUS = ("On-site", "Customer visits", "Visit records", "On-site service records",
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+_ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
+_FIELD_WORK: list[tuple[str, str]] = [
+    ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
+    *_read("VisitView", *_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView"),
+    *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
+    ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
+    ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+    ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+]
 
 ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
@@ -99,6 +135,14 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Stations", "Teams", "Grids", "Transformers", "Staff"),
         *_CHANNEL_LEADER,
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_run", "PushCampaignView"),
+        *_read("PushMessageView"),
+        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
+          for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
+        *_REPORTS_LEADER,
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
@@ -112,6 +156,12 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus("Work orders", "All work orders", "Customers", "Customer archive", "Bills",
                 "Organisation", "Grids", "Transformers", "Staff"),
         *_CHANNEL_LEADER,
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"), ("can_verify", "MeterBoxAnomalyView"), ("can_verify", "OnsiteApi"),
+        *_read("PushMessageView", "StationTariffView"),
+        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Pushes", "Tariff table", "Demand readings"),
+        *_REPORTS_LEADER,
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
@@ -127,6 +177,10 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_read("CommunityResidentView"), ("can_points", "CommunityResidentView"),
         *_menus(*_CHANNEL_MENUS, "Register a city call", "Love supermarkets",
                 "Love supermarket map", "Community points"),
+        *_FIELD_WORK,
+        ("can_rectify", "MeterBoxAnomalyView"),
+        *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS),
+        *_REPORTS_DISTRICT,
     ],
     OPERATOR: [
         *_SELF_SERVICE,
@@ -147,10 +201,30 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         *_menus(*_CHANNEL_MENUS, "Register at a service point", "Register at a love supermarket",
                 "Convenience service points", "Duty roster", "Love supermarkets",
                 "Love supermarket map", "Community points"),
+        ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"),
+        ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
+        ("can_get", "OnsiteApi"), ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),
+        *_menus("On-site", "Customer visits", "Energy services", "Peak/valley analysis"),
     ],
     # External platforms authenticate with an API key on the intake API, not as users.
     CHANNEL_CLIENT: [],
 }
+
+# Policy announcements (jobs branch): every member of staff reads them, on screen and in the
+# mobile app; station managers publish them.  Scheduling screens are for Admin only.
+for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
+    ACCESS_MATRIX[_role] += [
+        ("can_list", "MyAnnouncementsView"), ("can_show", "MyAnnouncementsView"),
+        ("can_get", "AnnouncementApi"), ("can_post", "AnnouncementApi"),
+        ("can_list", "MyNotificationsView"), ("can_read", "MyNotificationsView"),
+        ("can_get", "NotificationApi"), ("can_post", "NotificationApi"),
+        *_menus("Announcements", "Notifications"),
+    ]
+ACCESS_MATRIX[STATION_MANAGER] += [
+    *[(perm, "AnnouncementView") for perm in
+      ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_attach")],
+    *_menus("Manage announcements"),
+]
 
 # Permissions that no view declares but the code checks explicitly.
 EXTRA_PERMISSIONS = [("can_view", "PersonalData")]

@@ -18,7 +18,9 @@ def compile_catalogues() -> None:
     from babel.messages.pofile import read_po
 
     for folder in HERE.glob("*/LC_MESSAGES"):
-        sources = sorted(folder.glob("*.po"))
+        # The spine's messages.po first: babel keeps the first text of a message, so when two
+        # catalogues give one label different texts the spine's wording (shared labels) wins.
+        sources = sorted(folder.glob("*.po"), key=lambda p: (p.name != "messages.po", p.name))
         if not sources:
             continue
         mo_path = folder / "messages.mo"

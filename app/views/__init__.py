@@ -4,9 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.views import audit, channel, customer, org, settings, workorder
+from app.views import (  # noqa: F401
+    announcement,
+    audit,
+    channel,
+    customer,
+    dashboard,
+    energy,
+    jobs,
+    onsite,
+    org,
+    report,
+    rules,
+    settings,
+    sync,
+    workorder,
+)
 
-DOMAINS = [workorder, channel, customer, org, settings, audit]
+DOMAINS = [workorder, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:

@@ -1,0 +1,1 @@
+"""The document center: content-addressed storage of photos and videos (see ``store``)."""

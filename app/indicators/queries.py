@@ -1,0 +1,183 @@
+"""The indicator queries.  Each takes the session, the viewer (``Actor``), the ``Scope`` and
+the ``Period`` and returns plain numbers, so the dashboard, the PDF report and the benchmark
+share them.  Rates are fractions (0–1) or ``None`` when their denominator is zero."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from app.indicators import optional
+from app.indicators.period import Period
+from app.indicators.scope import Scope
+from app.models.org import Position, StaffProfile
+from app.models.points import WorkPointEntry
+from app.models.workorder import OPEN_STATES, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
+from app.workflow.actor import Actor
+
+W = WorkOrder
+SCORE_BUCKETS = [("<60", 0, 60), ("60–69", 60, 70), ("70–79", 70, 80), ("80–89", 80, 90), ("90–100", 90, 101)]
+LOCAL_OFFSET_HOURS = 8  # Asia/Shanghai has no daylight saving: a fixed offset groups by local day
+
+
+def _ratio(part: Any, whole: Any) -> float | None:
+    return (float(part) / float(whole)) if whole else None
+
+
+def _in_scope(actor: Actor, scope: Scope) -> list[Any]:
+    return [actor.order_clause(W), scope.order_clause(W)]
+
+
+def _within(col: Any, period: Period) -> Any:
+    return and_(col >= period.start, col < period.end)
+
+
+def timeliness(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    """及时率: orders resolved in the period before their deadline / orders resolved in it.
+    Also the average handling hours (received → resolved) of the same orders."""
+    rows = session.execute(select(W.timely, W.received_at, W.resolved_at).where(
+        *_in_scope(actor, scope), W.resolved_at.is_not(None), _within(W.resolved_at, period)))
+    resolved = timely = 0
+    hours = 0.0
+    for is_timely, received_at, resolved_at in rows:
+        resolved += 1
+        timely += 1 if is_timely else 0
+        hours += max((resolved_at - received_at).total_seconds(), 0) / 3600
+    return {"resolved": resolved, "timely": timely, "timely_rate": _ratio(timely, resolved),
+            "avg_handling_hours": (hours / resolved) if resolved else None}
+
+
+def on_time_resolution(session: Session, actor: Actor, scope: Scope, period: Period,
+                       now: dt.datetime) -> dict[str, Any]:
+    """Of the orders whose deadline fell in the period (up to now), the share resolved by it —
+    unlike the timely rate, an order still open past its deadline counts against it."""
+    end = min(period.end, now)
+    due, on_time = session.execute(select(
+        func.count(), func.sum(case((and_(W.resolved_at.is_not(None), W.resolved_at <= W.deadline), 1), else_=0)),
+    ).where(*_in_scope(actor, scope), W.deadline >= period.start, W.deadline < end)).one()
+    return {"due": due or 0, "due_on_time": int(on_time or 0), "on_time_rate": _ratio(on_time or 0, due)}
+
+
+def evaluation(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    bucket = case(*[(and_(W.score >= lo, W.score < hi), label) for label, lo, hi in SCORE_BUCKETS], else_="?")
+    rows = session.execute(select(bucket, func.count(), func.sum(W.score)).where(
+        *_in_scope(actor, scope), W.score.is_not(None), W.evaluated_at.is_not(None),
+        _within(W.evaluated_at, period)).group_by(bucket)).all()
+    counts = {label: 0 for label, _, _ in SCORE_BUCKETS}
+    total = points = 0
+    for label, count, score_sum in rows:
+        counts[label] = count
+        total += count
+        points += int(score_sum or 0)
+    return {"evaluated": total, "avg_score": (points / total) if total else None,
+            "distribution": [{"bucket": label, "count": counts[label]} for label, _, _ in SCORE_BUCKETS]}
+
+
+def satisfaction(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    visits, satisfied = session.execute(
+        select(func.count(ReturnVisit.id), func.sum(case((ReturnVisit.satisfied.is_(True), 1), else_=0)))
+        .join(W, W.id == ReturnVisit.order_id)
+        .where(*_in_scope(actor, scope), _within(ReturnVisit.visited_at, period))).one()
+    return {"return_visits": visits or 0, "satisfied": int(satisfied or 0),
+            "satisfaction_rate": _ratio(satisfied or 0, visits)}
+
+
+def backlog(session: Session, actor: Actor, scope: Scope, now: dt.datetime) -> dict[str, Any]:
+    """Open, overdue (open, clock running, past deadline) and supervised (督办) orders, now."""
+    is_open = W.state.in_(OPEN_STATES)
+    overdue = and_(is_open, W.suspended.is_(False), W.deadline < now)
+    supervised = and_(or_(is_open, W.state == "resolved"), W.supervision_level != SupervisionLevel.NONE.value)
+    row = session.execute(select(
+        func.sum(case((is_open, 1), else_=0)), func.sum(case((overdue, 1), else_=0)),
+        func.sum(case((supervised, 1), else_=0)),
+    ).where(*_in_scope(actor, scope), or_(is_open, W.state == "resolved"))).one()
+    return {"open": int(row[0] or 0), "overdue": int(row[1] or 0), "supervised": int(row[2] or 0)}
+
+
+def _local_day(session: Session, col: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        return func.date(col, f"+{LOCAL_OFFSET_HOURS} hours")
+    if dialect == "postgresql":
+        return func.date(col + literal_column(f"interval '{LOCAL_OFFSET_HOURS} hours'"))
+    return func.date(func.date_add(col, literal_column(f"INTERVAL {LOCAL_OFFSET_HOURS} HOUR")))
+
+
+def orders_by_channel(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    """Orders registered in the period by channel, by demand type, and per local day."""
+    where = [*_in_scope(actor, scope), _within(W.registered_at, period)]
+    channels = dict(session.execute(select(W.channel, func.count()).where(*where).group_by(W.channel)).all())
+    demands = dict(session.execute(select(W.demand_type, func.count()).where(*where)
+                                   .group_by(W.demand_type)).all())
+    day = _local_day(session, W.registered_at)
+    series: dict[str, dict[str, int]] = {}
+    for d, channel, count in session.execute(select(day, W.channel, func.count()).where(*where)
+                                             .group_by(day, W.channel)):
+        series.setdefault(channel, {})[str(d)[:10]] = count
+    return {"registered": sum(channels.values()), "by_channel": channels, "by_demand_type": demands,
+            "daily": series, "days": [d.isoformat() for d in period.local_days()]}
+
+
+def leaderboard(session: Session, actor: Actor, scope: Scope, period: Period, limit: int = 10) -> list[dict[str, Any]]:
+    """Work points (工分) earned in the period, highest first, staff of the scope only."""
+    total = func.sum(WorkPointEntry.points)
+    rows = session.execute(
+        select(StaffProfile.id, StaffProfile.name, total)
+        .join(StaffProfile, StaffProfile.id == WorkPointEntry.staff_id)
+        .where(_staff_visible(actor), scope.staff_clause(StaffProfile), _within(WorkPointEntry.created_at, period))
+        .group_by(StaffProfile.id, StaffProfile.name).order_by(total.desc(), StaffProfile.name).limit(limit))
+    return [{"staff_id": sid, "name": name, "points": float(points or Decimal(0))} for sid, name, points in rows]
+
+
+def _staff_visible(actor: Actor) -> Any:
+    level = actor.scope_level()
+    if level == "all":
+        return StaffProfile.id == StaffProfile.id
+    if level == "station":
+        return StaffProfile.station_id == actor.station_id
+    if level == "team":
+        return StaffProfile.team_id == actor.team_id
+    return StaffProfile.id == actor.staff_id
+
+
+def application_rate(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    """功能应用率: staff of the scope (on duty, active account) who used the platform in the
+    period — signed in (``ab_user.last_login``) or acted on an order (timeline events)."""
+    staff = session.execute(
+        select(StaffProfile.user_id, User.last_login).join(User, User.id == StaffProfile.user_id)
+        .where(_staff_visible(actor), scope.staff_clause(StaffProfile), StaffProfile.on_duty.is_(True),
+               User.active.is_(True), StaffProfile.position != Position.ADMIN.value)).all()
+    if not staff:
+        return {"staff": 0, "active_staff": 0, "application_rate": None}
+    user_ids = [uid for uid, _ in staff]
+    acted = set(session.scalars(select(WorkOrderEvent.actor_id).where(
+        WorkOrderEvent.actor_id.in_(user_ids), _within(WorkOrderEvent.created_at, period)).distinct()))
+    start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
+    # ab_user.last_login is naive UTC (Flask-AppBuilder's own column).
+    logged_in = {uid for uid, last in staff if last is not None and start <= last.replace(tzinfo=None) < end}
+    active = len(acted | logged_in)
+    return {"staff": len(staff), "active_staff": active, "application_rate": _ratio(active, len(staff))}
+
+
+def dashboard_indicators(session: Session, actor: Actor, scope: Scope, period: Period,
+                         now: dt.datetime) -> dict[str, Any]:
+    """Everything the dashboard shows, in one dictionary."""
+    return {
+        "scope": {"kind": scope.kind, "id": scope.id, "label": scope.label, "key": scope.key},
+        "period": period.label,
+        **timeliness(session, actor, scope, period),
+        **on_time_resolution(session, actor, scope, period, now),
+        **evaluation(session, actor, scope, period),
+        **satisfaction(session, actor, scope, period),
+        **backlog(session, actor, scope, now),
+        "orders": orders_by_channel(session, actor, scope, period),
+        "leaderboard": leaderboard(session, actor, scope, period),
+        **application_rate(session, actor, scope, period),
+        "visits_made": optional.visits_made(session, actor, scope, period),
+        "anomalies_open": optional.anomalies_open(session, actor, scope),
+    }

@@ -1,0 +1,2 @@
+"""On-site work of district managers: visits, service, safety and equipment records,
+box–meter anomalies (services in ``service`` and ``anomaly``; no Flask imports)."""

@@ -1,0 +1,149 @@
+"""Loading the active rule sets of a domain and running them rule by rule.
+
+Active rule sets are cached per process, keyed by the (id, version, priority, name, time of
+the last change) of every active set of the domain; one small query per run tells whether an administrator saved, activated or
+rolled back anything — in this process or any other — and the cache reloads only then.
+
+``run`` checks each rule on its own (business-rules' ``run_all`` does not say which rule fired)
+and returns the rules that fired with the effects their actions recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from business_rules.engine import check_conditions_recursively, do_actions
+from business_rules.variables import BaseVariables
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from app.models.rules import RuleFiring, RuleSet, RuleSetVersion
+from app.rules.base import Effect, RecordingActions
+from app.rules.validation import validate_rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedRuleSet:
+    id: int | None
+    name: str
+    version: int
+    priority: int
+    rules: tuple[dict[str, Any], ...]
+
+
+@dataclass
+class Fired:
+    rule_set: str
+    version: int
+    rule: str
+    effects: list[Effect] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.rule_set}/{self.rule}"
+
+
+_cache: dict[str, tuple[tuple[Any, ...], list[LoadedRuleSet]]] = {}
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    with _lock:
+        _cache.clear()
+
+
+def active_rule_sets(session: Session, domain: str) -> list[LoadedRuleSet]:
+    """The domain's active rule sets, highest priority first (cached by version)."""
+    heads = session.execute(
+        select(RuleSet.id, RuleSet.version, RuleSet.priority, RuleSet.name, RuleSet.updated_at)
+        .where(RuleSet.domain == domain, RuleSet.active.is_(True), RuleSet.version > 0)
+        .order_by(RuleSet.priority.desc(), RuleSet.id)
+    ).all()
+    key = tuple(tuple(h) for h in heads)
+    cached = _cache.get(domain)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    loaded: list[LoadedRuleSet] = []
+    if heads:
+        rows = session.execute(
+            select(RuleSetVersion.rule_set_id, RuleSetVersion.rules).where(
+                tuple_(RuleSetVersion.rule_set_id, RuleSetVersion.version).in_(
+                    [(h.id, h.version) for h in heads]
+                )
+            )
+        ).all()
+        rules_of = {r.rule_set_id: r.rules for r in rows}
+        for head in heads:
+            rules = rules_of.get(head.id) or []
+            errors = validate_rules(domain, rules)
+            if errors:
+                # Saved rules are validated; this only happens when the code's variables changed.
+                log.error("rule set %s/%s v%s skipped: %s", domain, head.name, head.version, errors)
+                continue
+            loaded.append(LoadedRuleSet(head.id, head.name, head.version, head.priority, tuple(rules)))
+    with _lock:
+        _cache[domain] = (key, loaded)
+    return loaded
+
+
+def run(
+    rule_sets: Iterable[LoadedRuleSet],
+    variables: BaseVariables,
+    actions_class: type[RecordingActions],
+) -> list[Fired]:
+    """Check every rule of every set in order; a rule with ``"stop": true`` that fires ends
+    its rule set.  Returns the rules that fired, each with the effects of its actions."""
+    fired: list[Fired] = []
+    for rule_set in rule_sets:
+        for rule in rule_set.rules:
+            try:
+                matched = check_conditions_recursively(rule["conditions"], variables)
+            except (AssertionError, TypeError, ValueError, ArithmeticError) as error:
+                log.warning("rule %s/%s could not be checked: %s", rule_set.name, rule["name"], error)
+                continue
+            if not matched:
+                continue
+            actions = actions_class()
+            do_actions(rule["actions"], actions)
+            fired.append(Fired(rule_set.name, rule_set.version, rule["name"], actions.effects))
+            if rule.get("stop"):
+                break
+    return fired
+
+
+def draft_rule_set(domain: str, rules: list[dict[str, Any]], name: str = "draft") -> LoadedRuleSet:
+    """An unsaved rule set (from the editor) for a dry run; validated first."""
+    from app.rules.validation import check_rules
+
+    check_rules(domain, rules)
+    return LoadedRuleSet(None, name, 0, 0, tuple(rules))
+
+
+def rule_set_at(session: Session, rule_set: RuleSet, version: int | None = None) -> LoadedRuleSet:
+    """One rule set at its current (or a given) version, active or not."""
+    number = version or rule_set.version
+    row = session.scalar(select(RuleSetVersion).where(
+        RuleSetVersion.rule_set_id == rule_set.id, RuleSetVersion.version == number))
+    rules = row.rules if row is not None else []
+    return LoadedRuleSet(rule_set.id, rule_set.name, number, rule_set.priority, tuple(rules))
+
+
+def record_firings(session: Session, domain: str, subject_type: str, subject_id: int,
+                   fired: list[Fired]) -> None:
+    for item in fired:
+        session.add(RuleFiring(
+            domain=domain, rule_set=item.rule_set, rule_set_version=item.version, rule_name=item.rule,
+            subject_type=subject_type, subject_id=subject_id,
+            effects=[{"action": e.action, "params": _plain(e.params)} for e in item.effects],
+        ))
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    from decimal import Decimal
+
+    return {k: (float(v) if isinstance(v, Decimal) else v) for k, v in params.items()}

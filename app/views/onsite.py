@@ -1,0 +1,344 @@
+"""On-site screens: customer look-up and the customer's whole picture with the visit form,
+documents (served only within the viewer's scope), visits, on-site service, safety and
+equipment records, and box–meter anomalies with their timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.security.decorators import permission_name
+from flask_babel import gettext, lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import select
+from wtforms import ValidationError
+
+from app.documents.store import documents_of, load_document
+from app.documents.web import current_store, read_uploads, send_document
+from app.extensions import db
+from app.models.customer import CustomerTag, EnergyIntention
+from app.models.document import OwnerType
+from app.models.onsite import (
+    AnomalyState,
+    EquipmentRecord,
+    MeterBoxAnomaly,
+    SafetyRecord,
+    ServiceRecord,
+    Visit,
+)
+from app.models.org import Grid
+from app.onsite import anomaly as anomalies
+from app.onsite import service
+from app.security.masking import masked
+from app.views.common import (
+    GridCareModelView,
+    GridRowScopeFilter,
+    ScopeFilter,
+    current_actor,
+    label_formatter,
+)
+from app.views.workorder import local_time
+from app.workflow.errors import DomainError, OutOfScope
+
+_LABELS = {
+    "customer": _l("Customer"), "grid": _l("Grid"), "staff_name": _l("Staff"),
+    "visited_at": _l("Visited at"), "address_confirmed": _l("Address confirmed"),
+    "contact_confirmed": _l("Contact confirmed"), "note": _l("Note"), "order": _l("Work order"),
+    "content": _l("What was done"), "performed_at": _l("Performed at"), "site": _l("Site"),
+    "hazards": _l("Hazards found"), "rectification_required": _l("Rectification required"),
+    "deadline": _l("Deadline"), "closed": _l("Closed"), "closed_at": _l("Closed at"),
+    "closed_by_name": _l("Closed by"), "closing_note": _l("Closing note"), "recorded_at": _l("Recorded at"),
+    "equipment_type": _l("Equipment type"), "model": _l("Model"), "serial_no": _l("Serial number"),
+    "location": _l("Location"), "transformer": _l("Transformer"), "meter_box_no": _l("Meter box"),
+    "meter_no": _l("Meter number"), "expected": _l("Expected relationship"), "found": _l("Found relationship"),
+    "state": _l("State"), "registered_at": _l("Registered at"), "registered_by_name": _l("Registered by"),
+    "rectified_at": _l("Rectified at"), "rectified_by_name": _l("Rectified by"),
+    "rectification": _l("Rectification record"), "verified_at": _l("Verified at"),
+    "verified_by_name": _l("Verified by"),
+}
+_TIMES = {k: local_time for k in ("visited_at", "performed_at", "recorded_at", "closed_at", "registered_at",
+                                   "rectified_at", "verified_at")}
+
+
+class RecordScopeFilter(ScopeFilter):
+    """For on-site records carrying their grid and station."""
+
+    scope_of = staticmethod(lambda actor, model: actor.grid_clause(model.grid_id, model.station_id))
+
+
+def _check_csrf() -> None:
+    try:
+        validate_csrf(request.form.get("csrf_token"))
+    except (ValidationError, CSRFError):
+        abort(400, description=gettext("The form has expired; reload the page and try again."))
+
+
+class CustomerServiceView(BaseView):
+    """Look up a customer, see the whole picture, register a visit."""
+
+    route_base = "/onsite"
+    default_view = "search"
+    base_permissions = ["can_list", "can_show", "can_add"]
+
+    @expose("/customers")
+    @has_access
+    @permission_name("list")
+    def search(self) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        q, phone = request.args.get("q", ""), request.args.get("phone", "")
+        found, error = [], None
+        if q or phone:
+            try:
+                found = service.search_customers(db.session, actor, q, phone or None)
+            except DomainError as exc:
+                if exc.status == 403:
+                    abort(403)
+                error = exc.message
+        return self.render_template("onsite/search.html", q=q, phone=phone, found=found, error=error,
+                                    mask=lambda v: masked("phone", v, actor.sees_personal_data),
+                                    sees=actor.sees_personal_data)
+
+    @expose("/customer/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def customer(self, pk: int) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        try:
+            picture = service.customer_picture(db.session, actor, pk)
+        except DomainError:
+            abort(404)
+        tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code)).all()
+        intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code)).all()
+        return self.render_template("onsite/customer.html", p=picture, all_tags=tags,
+                                    all_intentions=intentions, title=picture["customer"]["name"])
+
+    @expose("/customer/<int:pk>/visit", methods=["POST"])
+    @has_access
+    @permission_name("add")
+    def visit(self, pk: int) -> Any:
+        _check_csrf()
+        actor = current_actor()
+        assert actor is not None
+        form = request.form
+        try:
+            store = current_store()
+            photos = read_uploads(request.files.getlist("photos"), store)
+            service.register_visit(
+                db.session, actor, pk, store=store,
+                phone=form.get("phone") or None, address=form.get("address") or None,
+                contact_confirmed=bool(form.get("contact_confirmed")),
+                address_confirmed=bool(form.get("address_confirmed")),
+                tag_codes=form.getlist("tags"), intention_codes=form.getlist("intentions"),
+                note=form.get("note"), photos=photos)
+            db.session.commit()
+        except OutOfScope:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(gettext("Visit registered"), "success")
+        return redirect(url_for("CustomerServiceView.customer", pk=pk))
+
+    @expose("/document/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def document(self, pk: int) -> Any:
+        return self._send(pk, thumbnail=False)
+
+    @expose("/document/<int:pk>/thumbnail")
+    @has_access
+    @permission_name("show")
+    def thumbnail(self, pk: int) -> Any:
+        return self._send(pk, thumbnail=True)
+
+    def _send(self, pk: int, thumbnail: bool) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        try:
+            return send_document(load_document(db.session, actor, pk), current_store(), thumbnail)
+        except DomainError:
+            abort(404)
+
+
+class VisitView(GridCareModelView):
+    datamodel = SQLAInterface(Visit)
+    base_filters = [["id", RecordScopeFilter, None]]
+    base_order = ("visited_at", "desc")
+    base_permissions = ["can_list", "can_show"]
+    list_columns = ["visited_at", "customer", "grid", "staff_name", "address_confirmed", "contact_confirmed"]
+    show_columns = list_columns + ["note"]
+    search_columns = ["grid", "staff_name", "visited_at"]
+    search_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    formatters_columns = _TIMES
+    label_columns = _LABELS
+
+
+class _RecordView(GridCareModelView):
+    """On-site records: browser entry through the same service functions as the API."""
+
+    base_filters = [["id", RecordScopeFilter, None]]
+    add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    # Filter drop-downs would otherwise list every grid of every station.
+    search_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
+    formatters_columns = _TIMES
+    label_columns = _LABELS
+    create = staticmethod(lambda session, actor, item: item)
+
+    def _add(self) -> Any:
+        form = self.add_form.refresh()
+        if request.method == "POST" and form.validate():
+            actor = current_actor()
+            assert actor is not None
+            values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+            try:
+                record = self.create(db.session, actor, values)
+                db.session.commit()
+            except DomainError as error:
+                db.session.rollback()
+                flash(error.message, "danger")
+            else:
+                flash(gettext("Saved"), "success")
+                return None
+        return self._get_add_widget(form=form)
+
+
+def _grid_id(values: dict[str, Any]) -> Any:
+    grid = values.get("grid")
+    return grid.id if isinstance(grid, Grid) else None
+
+
+class ServiceRecordView(_RecordView):
+    datamodel = SQLAInterface(ServiceRecord)
+    base_order = ("performed_at", "desc")
+    base_permissions = ["can_list", "can_show", "can_add"]
+    list_columns = ["performed_at", "grid", "customer", "order", "staff_name", "content"]
+    show_columns = list_columns
+    add_columns = ["grid", "content"]
+    search_columns = ["grid", "staff_name", "performed_at"]
+    create = staticmethod(lambda session, actor, v: service.record_service(
+        session, actor, content=v.get("content"), grid_id=_grid_id(v)))
+
+
+class SafetyRecordView(_RecordView):
+    datamodel = SQLAInterface(SafetyRecord)
+    base_order = ("recorded_at", "desc")
+    base_permissions = ["can_list", "can_show", "can_add"]
+    list_columns = ["recorded_at", "grid", "site", "hazards", "deadline", "closed", "staff_name"]
+    show_columns = list_columns + ["rectification_required", "closed_at", "closed_by_name", "closing_note"]
+    add_columns = ["grid", "site", "hazards", "rectification_required", "deadline"]
+    search_columns = ["grid", "closed", "deadline"]
+    create = staticmethod(lambda session, actor, v: service.record_safety(
+        session, actor, grid_id=_grid_id(v), site=v.get("site"), hazards=v.get("hazards"),
+        rectification_required=v.get("rectification_required"), deadline=v.get("deadline")))
+
+
+class EquipmentRecordView(_RecordView):
+    datamodel = SQLAInterface(EquipmentRecord)
+    base_order = ("recorded_at", "desc")
+    base_permissions = ["can_list", "can_show", "can_add"]
+    list_columns = ["recorded_at", "grid", "equipment_type", "model", "serial_no", "location",
+                    "transformer", "meter_box_no"]
+    show_columns = list_columns + ["staff_name"]
+    add_columns = ["grid", "equipment_type", "model", "serial_no", "location", "meter_box_no"]
+    search_columns = ["grid", "equipment_type", "serial_no", "meter_box_no"]
+    create = staticmethod(lambda session, actor, v: service.record_equipment(
+        session, actor, equipment_type=v.get("equipment_type"), location=v.get("location"),
+        grid_id=_grid_id(v), model=v.get("model"), serial_no=v.get("serial_no"),
+        meter_box_no=v.get("meter_box_no")))
+
+
+class MeterBoxAnomalyView(_RecordView):
+    datamodel = SQLAInterface(MeterBoxAnomaly)
+    base_order = ("registered_at", "desc")
+    base_permissions = ["can_list", "can_show", "can_add", "can_rectify", "can_verify"]
+    list_template = "onsite/anomaly_list.html"
+    show_template = "onsite/anomaly_show.html"
+    list_columns = ["registered_at", "grid", "meter_box_no", "meter_no", "expected", "found", "state",
+                    "registered_by_name"]
+    show_columns = list_columns + ["rectified_at", "rectified_by_name", "rectification", "verified_at",
+                                   "verified_by_name"]
+    add_columns = ["grid", "meter_box_no", "meter_no", "expected", "found"]
+    search_columns = ["grid", "state", "meter_box_no", "meter_no", "registered_at"]
+    formatters_columns = {**_TIMES, "state": label_formatter(AnomalyState)}
+    create = staticmethod(lambda session, actor, v: anomalies.register(
+        session, actor, grid_id=_grid_id(v), meter_box_no=v.get("meter_box_no"), meter_no=v.get("meter_no"),
+        expected=v.get("expected"), found=v.get("found")))
+
+    @expose("/list/")
+    @has_access
+    def list(self) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        widgets = self._list()
+        return self.render_template(self.list_template, title=self.list_title, widgets=widgets,
+                                    counts=anomalies.counts_by_grid(db.session, actor), states=AnomalyState)
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any) -> Any:
+        widgets = self._show(pk)  # 404 outside the viewer's scope
+        actor = current_actor()
+        assert actor is not None
+        anomaly = anomalies.load(db.session, actor, int(pk))
+        photos = documents_of(db.session, OwnerType.ANOMALY.value, [anomaly.id]).get(anomaly.id, [])
+        return self.render_template(self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+                                    related_views=self._related_views, anomaly=anomaly, photos=photos,
+                                    local_time=local_time, states=AnomalyState,
+                                    may_verify=self.appbuilder.sm.has_access("can_verify", "MeterBoxAnomalyView"),
+                                    may_rectify=self.appbuilder.sm.has_access("can_rectify", "MeterBoxAnomalyView"))
+
+    @expose("/rectify/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("rectify")
+    def rectify(self, pk: int) -> Any:
+        _check_csrf()
+        return self._step(pk, lambda actor: anomalies.rectify(
+            db.session, actor, pk, request.form.get("record", ""),
+            photos=read_uploads(request.files.getlist("photos"), current_store()), store=current_store()))
+
+    @expose("/verify/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("verify")
+    def verify(self, pk: int) -> Any:
+        _check_csrf()
+        accepted = request.form.get("accepted", "1") == "1"
+        return self._step(pk, lambda actor: anomalies.verify(db.session, actor, pk, accepted=accepted,
+                                                             note=request.form.get("note")))
+
+    def _step(self, pk: int, step: Any) -> Any:
+        actor = current_actor()
+        assert actor is not None
+        try:
+            step(actor)
+            db.session.commit()
+        except OutOfScope:
+            db.session.rollback()
+            abort(404)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            flash(gettext("Saved"), "success")
+        return redirect(url_for("MeterBoxAnomalyView.show", pk=pk))
+
+
+def register(appbuilder: Any) -> None:
+    category, category_label = "On-site", _l("On-site")
+    appbuilder.add_view(CustomerServiceView, "Customer visits", href="/onsite/customers", icon="fa-street-view",
+                        category=category, label=_l("Customer visits"), category_label=category_label)
+    appbuilder.add_view(VisitView, "Visit records", icon="fa-list", category=category,
+                        label=_l("Visit records"), category_label=category_label)
+    appbuilder.add_view(ServiceRecordView, "On-site service records", icon="fa-wrench", category=category,
+                        label=_l("On-site service records"), category_label=category_label)
+    appbuilder.add_view(SafetyRecordView, "Safety supervision", icon="fa-shield", category=category,
+                        label=_l("Safety supervision"), category_label=category_label)
+    appbuilder.add_view(EquipmentRecordView, "Equipment collection", icon="fa-cogs", category=category,
+                        label=_l("Equipment collection"), category_label=category_label)
+    appbuilder.add_view(MeterBoxAnomalyView, "Box-meter anomalies", icon="fa-exclamation-triangle",
+                        category=category, label=_l("Box-meter anomalies"), category_label=category_label)
