@@ -47,7 +47,11 @@ ZH = {
     "Timeliness": "及时性", "Quality": "质量", "Attitude": "态度", "Comment": "评价意见",
     "Days": "天数", "Level": "级别", "From address": "来源地址", "Operation": "操作类型",
     "Record type": "记录类型", "Record": "记录", "Changes": "变更内容", "Audit log": "审计日志",
-    "Security": "安全",
+    "Security": "安全", "Yes": "是", "No": "否",
+    "Suspended at": "挂起时间", "Resumed at": "恢复时间", "Paused seconds": "暂停秒数",
+    "Approved days": "批准天数", "Decided at": "审批时间", "Decision": "审批意见", "Answers": "回答",
+    "Visited at": "回访时间", "Return visits": "回访记录", "Suspensions": "挂起记录",
+    "Timeline events": "处理轨迹记录",
     # enumerations
     "System administrator": "系统管理员", "Station manager": "供电所所长", "Team leader": "班组长",
     "Operator": "受理员", "Residential": "居民", "Non-residential": "非居民",

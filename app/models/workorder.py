@@ -203,6 +203,9 @@ class Suspension(Model):
     ended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     paused_seconds: Mapped[Optional[int]] = mapped_column(Integer)
 
+    order: Mapped[WorkOrder] = relationship()
+
+
 
 class ExtensionStatus(LabeledEnum):
     PENDING = ("pending", "Pending")
@@ -226,6 +229,9 @@ class ExtensionRequest(Model):
     requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     decision_note: Mapped[Optional[str]] = mapped_column(Text)
+
+    order: Mapped[WorkOrder] = relationship()
+
 
 
 class CallbackQuestion(Model):
@@ -255,6 +261,9 @@ class ReturnVisit(Model):
     note: Mapped[Optional[str]] = mapped_column(Text)
     visited_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
     visited_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    order: Mapped[WorkOrder] = relationship()
+
 
 
 class OrderNumberCounter(Model):

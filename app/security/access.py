@@ -69,6 +69,10 @@ _REPORTS_DISTRICT: list[tuple[str, str]] = [
     ("menu_access", "Dashboard"),
 ]
 
+# Records around work orders (timeline, suspensions, extensions, return visits): read-only.
+_ORDER_RECORDS = ("WorkOrderEventView", "SuspensionView", "ExtensionRequestView", "ReturnVisitView")
+_ORDER_RECORD_MENUS = ("Timeline events", "Suspensions", "Extension requests", "Return visits")
+
 _ORG_VIEWS = ("StationView", "TeamView", "GridView", "TransformerView", "StaffProfileView")
 _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 
@@ -126,6 +130,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ADMIN: [("*", "*")],
     STATION_MANAGER: [
         *_SELF_SERVICE,
+        *[(p, v) for v in _ORDER_RECORDS for p in ("can_list", "can_show")],
+        *_menus(*_ORDER_RECORD_MENUS),
         *_read(*_ORG_VIEWS, *_CUSTOMER_VIEWS),
         *_read("WorkOrderView", "WorkOrderApi"),
         ("can_add", "WorkOrderView"),
@@ -146,6 +152,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ],
     TEAM_LEADER: [
         *_SELF_SERVICE,
+        *[(p, v) for v in _ORDER_RECORDS for p in ("can_list", "can_show")],
+        *_menus(*_ORDER_RECORD_MENUS),
         *_read(*_ORG_VIEWS, *_CUSTOMER_VIEWS),
         *_read("WorkOrderView", "WorkOrderApi"),
         ("can_add", "WorkOrderView"),
@@ -165,6 +173,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ],
     DISTRICT_MANAGER: [
         *_SELF_SERVICE,
+        *[(p, v) for v in _ORDER_RECORDS for p in ("can_list", "can_show")],
+        *_menus(*_ORDER_RECORD_MENUS),
         *_read(*_CUSTOMER_VIEWS),
         *_read("WorkOrderView", "WorkOrderApi"),
         ("can_transition", "WorkOrderView"),
@@ -184,6 +194,8 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
     ],
     OPERATOR: [
         *_SELF_SERVICE,
+        *[(p, v) for v in _ORDER_RECORDS for p in ("can_list", "can_show")],
+        *_menus(*_ORDER_RECORD_MENUS),
         *_read("CustomerView", "WorkOrderView", "WorkOrderApi"),
         ("can_add", "WorkOrderView"),
         ("can_transition", "WorkOrderView"),

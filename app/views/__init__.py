@@ -19,9 +19,10 @@ from app.views import (  # noqa: F401
     settings,
     sync,
     workorder,
+    workorder_records,
 )
 
-DOMAINS = [workorder, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
 
 
 def register(appbuilder: Any) -> None:

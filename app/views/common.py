@@ -86,6 +86,16 @@ def label_formatter(enum_class: Any) -> Callable[[Any], str]:
     return lambda value: enum_class.label_of(value)
 
 
+def plain_value(value: Any) -> Any:
+    if value is None:
+        return ""
+    if value is True:
+        return gettext("Yes")
+    if value is False:
+        return gettext("No")
+    return value
+
+
 _PERSONAL_ARG = re.compile(r"^_(flt_\d+|oc|od)_(\w+)$")
 
 
@@ -101,6 +111,12 @@ class GridCareModelView(ModelView):
         from flask_appbuilder.models.sqla.interface import SQLAInterface
 
         from app.views.datamodel import EagerInterface, relationships_in
+
+        # Empty values show as blank and yes/no in the viewer's language, not "None"/"False".
+        formatters = dict(getattr(cls, "formatters_columns", {}) or {})
+        for column in set(cls.__dict__.get("list_columns") or []) | set(cls.__dict__.get("show_columns") or []):
+            formatters.setdefault(column, plain_value)
+        cls.formatters_columns = formatters
 
         datamodel = cls.__dict__.get("datamodel")
         if isinstance(datamodel, SQLAInterface) and not isinstance(datamodel, EagerInterface):
