@@ -48,6 +48,8 @@ def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, 
             WorkOrder.received_at <= order.received_at + dt.timedelta(minutes=5),
             WorkOrder.channel != Channel.TASK.value,
         ).order_by(WorkOrder.id).limit(50)
+        # a locking read: see repeats committed a moment ago even under REPEATABLE READ
+        .with_for_update(read=True).execution_options(populate_existing=True)
     )
     best: tuple[WorkOrder, float, str] | None = None
     for candidate in candidates:

@@ -87,10 +87,10 @@ _CHANNEL_ORDER_VIEWS = (
     "OnlineNonfaultOrderView", "OaDemandOrderView", "OnsiteOrderView", "TaskOrderView",
 )
 _CHANNEL_MENUS = (
-    "Channels", "Smart urban management call", "12345 government hotline",
-    "Three-services enterprise app", "Grassroots governance platform", "Convenience service point",
-    "Electricity love supermarket", "Online non-fault request", "OA system transfer", "On-site",
-    "Internal task",
+    "Channels",
+    *(f"Channel orders: {code}" for code in (
+        "city_call", "hotline_12345", "three_services", "grassroots_grid", "convenience_point",
+        "love_supermarket", "online_nonfault", "oa_demand", "onsite", "task")),
 )
 _CHANNEL_READ = [("can_list", v) for v in _CHANNEL_ORDER_VIEWS] + [
     ("can_show", v) for v in _CHANNEL_ORDER_VIEWS] + [

@@ -144,6 +144,10 @@ def _channel_view(channel: Channel) -> type[ChannelOrderView]:
 CHANNEL_VIEWS = {c.value: _channel_view(c) for c in Channel}
 
 
+def channel_menu(code: str) -> str:
+    return f"Channel orders: {code}"
+
+
 class ChannelOverviewView(BaseView):
     """Each channel's own figures in the viewer's scope, linking to the channel's list."""
 
@@ -373,7 +377,9 @@ def register(appbuilder: Any) -> None:
                         category=CATEGORY, label=_l("Orders by channel"), category_label=CATEGORY_LABEL)
     for code, view in CHANNEL_VIEWS.items():
         label = Channel(code).label  # type: ignore[attr-defined]
-        appbuilder.add_view(view, label, icon="fa-inbox", category=CATEGORY,
+        # The menu name is the permission's name: keyed by the code, so no other menu (the
+        # "On-site" category…) shares it; the label shown is the channel's.
+        appbuilder.add_view(view, channel_menu(code), icon="fa-inbox", category=CATEGORY,
                             label=_l(label), category_label=CATEGORY_LABEL)
     appbuilder.add_view(DuplicateReviewView, "Possible duplicates", icon="fa-clone",
                         category=CATEGORY, label=_l("Possible duplicates"), category_label=CATEGORY_LABEL)
