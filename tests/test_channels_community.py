@@ -17,6 +17,7 @@ from app.models.channel import (
     TaskOccurrence,
     TaskTemplate,
 )
+from app.models.points import WorkPointEntry
 from app.models.workorder import WorkOrder
 from app.workflow.errors import IllegalTransition, InvalidInput
 from tests.conftest import csrf_from
@@ -176,6 +177,12 @@ def test_leader_creates_a_weekly_patrol_for_manager1_that_appears_in_manager1_or
     # the manager completes it like any other order
     advance(db_session, order, ("accept", "manager1", {}), ("resolve", "manager1", {"resolution": "巡视完成，无异常"}))
     assert order.state == "resolved"
+    # …and completing it (the team leader verifies) earns the task's work points, once
+    advance(db_session, order, ("verify", "leader1", {}))
+    ledger = db_session.scalars(select(WorkPointEntry).where(WorkPointEntry.order_id == order.id,
+                                                             WorkPointEntry.source_type == "task")).all()
+    assert [(e.staff_id, e.points) for e in ledger] == [(manager1.id, Decimal("5"))]
+    assert "每周台区巡视" in ledger[0].reason
 
 
 def test_each_period_of_a_repeating_task_is_generated_exactly_once(db_session):

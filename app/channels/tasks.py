@@ -108,9 +108,16 @@ def work_points_of(session: Session, order_id: int) -> Decimal | None:
     return session.scalar(select(TaskOccurrence.work_points).where(TaskOccurrence.order_id == order_id))
 
 
+def award_points_on_completion(session: Session, order: WorkOrder, action: str, actor: Any,
+                               params: dict[str, Any]) -> None:
+    """Workflow hook: a task is complete when the team leader verifies its resolution."""
+    if action == "verify" and order.channel == "task":
+        award_task_points(session, order)
+
+
 def award_task_points(session: Session, order: WorkOrder, now: dt.datetime | None = None) -> Any:
-    """Put a completed task's work points on its handler's ledger, once.  Not installed as a
-    hook here: the lead wires it with the other work-point rules (e.g. on "verify")."""
+    """Put a completed task's work points on its handler's ledger, once (a task reopened and
+    verified again earns nothing more)."""
     from app.models.points import WorkPointEntry
 
     occurrence = session.scalar(select(TaskOccurrence).where(TaskOccurrence.order_id == order.id))
