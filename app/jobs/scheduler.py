@@ -175,6 +175,12 @@ class LeasedScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone=LOCAL_TZ,
         )
+        # The moment this process starts scheduling: every run time due before it was missed.
+        with Session(self.engine) as session:
+            session.execute(update(SchedulerLease).where(
+                SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == self.holder
+            ).values(acquired_at=utcnow()))
+            session.commit()
         self.scheduler.start()
         log.info("scheduler %s is active", self.holder)
         self.reconcile(force=True)
