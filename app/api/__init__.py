@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api import announcement, notification, workorder
+from app.api import announcement, workorder
 
-DOMAINS = [workorder, announcement, notification]
+DOMAINS = [workorder, announcement]
 
 
 def register(appbuilder: Any) -> None:

@@ -1,4 +1,5 @@
-"""The mobile app's notification list: SLA warnings and whatever else is addressed to the caller."""
+"""The mobile app's notification list: SLA warnings and whatever else is addressed to the caller.
+Registered with the announcements API (``app.api.announcement.register``)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,3 @@ class NotificationApi(BaseApi):
             db.session.commit()
         return self.response(200, result=notification_json(item))
 
-
-def register(appbuilder: Any) -> None:
-    appbuilder.add_api(NotificationApi)

@@ -1,0 +1,112 @@
+"""Runs the benchmark suite and writes BENCHMARKS.md.
+
+    make bench                      # small sizes, a few minutes
+    BENCH_SCALE=full make bench     # 1,000,000 customers and orders (an hour or more)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from benchmarks.common import FULL, Context, create_pg_database, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = ["benchmarks.list_pages"]
+OPTIONAL_MODULES = ["benchmarks.intake", "benchmarks.targeting", "benchmarks.routing",
+                    "benchmarks.sync", "benchmarks.reports", "benchmarks.load"]
+
+
+def main() -> int:
+    sizes = {"customers": 1_000_000, "orders": 1_000_000} if FULL else {
+        "customers": int(os.environ.get("BENCH_CUSTOMERS", "50000")),
+        "orders": int(os.environ.get("BENCH_ORDERS", "100000"))}
+    os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(ROOT / "instance" / "bench"))
+    database_url, drop = create_pg_database()
+    os.environ["DATABASE_URL"] = database_url
+    ctx = Context(database_url=database_url, sizes=sizes)
+    started = time.perf_counter()
+    failures: list[str] = []
+    try:
+        from flask_migrate import upgrade
+
+        from app import create_app
+        from app.extensions import appbuilder, db
+        from app.ops.scale import seed_scale
+        from app.security.access import sync_roles
+        from app.seed import seed_organisation, seed_staff
+
+        app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False,
+                         LOGIN_RATE_LIMITED=False)
+        ctx.app = app
+        with app.app_context():
+            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
+            sync_roles(appbuilder)
+            seed_organisation(db.session)
+            seed_staff(appbuilder, db.session, "GridCare#2026")
+            db.session.commit()
+            print(f"seeding {sizes['customers']:,} customers and {sizes['orders']:,} orders …")
+            with db.engine.connect() as conn:
+                figures = seed_scale(conn, sizes["customers"], sizes["orders"], stations=50)
+                conn.commit()
+        ctx.add("Seeding (seed-scale, PostgreSQL COPY)", "customers + bills + orders + timelines",
+                figures["seconds"], "s", note=", ".join(f"{k}={v}" for k, v in figures.items()))
+        for name in MODULES + OPTIONAL_MODULES:
+            try:
+                module = importlib.import_module(name)
+            except ModuleNotFoundError as error:
+                if name in OPTIONAL_MODULES and error.name == name:
+                    continue
+                raise
+            print(f"running {name} …")
+            try:
+                module.run(ctx)
+            except Exception:  # one benchmark's failure is reported, the rest still run
+                failures.append(f"{name}: {traceback.format_exc(limit=3)}")
+                print(failures[-1], file=sys.stderr)
+    finally:
+        try:
+            from app.extensions import db
+
+            if ctx.app is not None:
+                with ctx.app.app_context():
+                    db.engine.dispose()
+        finally:
+            drop()
+    write_report(ctx, time.perf_counter() - started, failures)
+    return 1 if failures else 0
+
+
+def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
+    info = machine()
+    lines = [
+        "# GridCare benchmarks", "",
+        f"Written by `make bench` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s "
+        f"({'BENCH_SCALE=full' if FULL else 'small sizes; BENCH_SCALE=full for the 1M figures'}).", "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}; "
+        f"Python {info['python']}; {info['postgresql']}.", "",
+        "Every figure stands beside its limit, measured in the same run.", "",
+    ]
+    sections: dict[str, list] = {}
+    for figure in ctx.figures:
+        sections.setdefault(figure.section, []).append(figure)
+    for section, figures in sections.items():
+        lines += [f"## {section}", "", "| measure | value | limit (same run) | verdict | note |",
+                  "| --- | --- | --- | --- | --- |"]
+        for f in figures:
+            limit = f"{f.limit_name}: {f.limit_value:g}" if f.limit_value is not None else ""
+            lines.append(f"| {f.name} | {f.value:g} {f.unit} | {limit} | {f.verdict} | {f.note} |")
+        lines.append("")
+    if failures:
+        lines += ["## Benchmarks that failed", ""] + [f"```\n{f}\n```" for f in failures]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {ROOT / 'BENCHMARKS.md'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
