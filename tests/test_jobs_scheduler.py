@@ -78,6 +78,21 @@ def test_a_scheduler_that_lost_its_lease_stops_running_jobs(app, db_session):
         leased.deactivate("test over")
 
 
+def test_runs_left_running_by_a_dead_scheduler_are_marked_abandoned_on_takeover(app, db_session):
+    ensure_default_jobs(db_session)
+    db_session.add(JobRun(job_name="sync_inbox", tick_key="sync_inbox@2026-11-30T01:45:00",
+                          scheduled_at=NOW, started_at=NOW, outcome="running", holder="other-host:4242"))
+    db_session.commit()
+    leased = LeasedScheduler(app, holder="host:1:takeover")
+    try:
+        leased.step()
+        db_session.rollback()
+        run = db_session.scalar(select(JobRun).where(JobRun.holder == "other-host:4242"))
+        assert run.outcome == "failed" and run.error.startswith("abandoned")
+    finally:
+        leased.deactivate("test over")
+
+
 def test_cron_strings_with_five_or_six_fields_are_accepted_and_others_refused():
     every_two_seconds = parse_cron("*/2 * * * * *")
     start = dt.datetime(2026, 11, 30, 10, 0, 1, tzinfo=dt.timezone.utc)
