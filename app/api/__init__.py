@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api import announcement, workorder
+from app.api import announcement, notification, workorder
 
-DOMAINS = [workorder, announcement]
+DOMAINS = [workorder, announcement, notification]
 
 
 def register(appbuilder: Any) -> None:

@@ -145,8 +145,4 @@ class AnnouncementApi(BaseApi):
 
 
 def register(appbuilder: Any) -> None:
-    from app.api.notification import NotificationApi
-
     appbuilder.add_api(AnnouncementApi)
-    # The notification list shares this room's registration (one line fewer in app/api/__init__).
-    appbuilder.add_api(NotificationApi)

@@ -1,5 +1,4 @@
-"""The mobile app's notification list: SLA warnings and whatever else is addressed to the caller.
-Registered with the announcements API (``app.api.announcement.register``)."""
+"""The mobile app's notification list: SLA warnings and whatever else is addressed to the caller."""
 
 from __future__ import annotations
 
@@ -86,3 +85,6 @@ class NotificationApi(BaseApi):
             db.session.commit()
         return self.response(200, result=notification_json(item))
 
+
+def register(appbuilder: Any) -> None:
+    appbuilder.add_api(NotificationApi)
