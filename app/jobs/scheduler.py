@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from app.jobs import runner
 from app.models.base import utcnow
-from app.models.jobs import JobDefinition, SchedulerLease
+from app.models.jobs import JobDefinition, JobRun, RunOutcome, SchedulerLease
 from app.workflow.calendar import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -175,6 +175,19 @@ class LeasedScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone=LOCAL_TZ,
         )
+        # The moment this process starts scheduling: every run time due before it was missed.
+        with Session(self.engine) as session:
+            session.execute(update(SchedulerLease).where(
+                SchedulerLease.name == LEASE_NAME, SchedulerLease.holder == self.holder
+            ).values(acquired_at=utcnow()))
+            # Runs left "running" by a process that lost the lease (killed, hung) never finish.
+            abandoned = session.execute(update(JobRun).where(
+                JobRun.outcome == RunOutcome.RUNNING.value, JobRun.holder != runner.HOLDER
+            ).values(outcome=RunOutcome.FAILED.value,
+                     error="abandoned: the scheduler process running it stopped")).rowcount
+            session.commit()
+        if abandoned:
+            log.warning("%s run(s) left running by a stopped scheduler marked failed", abandoned)
         self.scheduler.start()
         log.info("scheduler %s is active", self.holder)
         self.reconcile(force=True)
