@@ -39,7 +39,7 @@ def test_station_dashboard_timely_rate_equals_rate_computed_from_the_orders(db_s
     html = page.get_data(as_text=True)
     assert float(kpi(html, "timely-rate")) == expected
     assert "75.0%" in html
-    assert "城东供电所" in html
+    assert "城东供电所" in html and "及时率" in html and "工分排行" in html
     assert "vendor/echarts/echarts.min.js" in html and "cdn" not in html.lower()
 
 
