@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from flask_appbuilder.security.sqla.models import User
@@ -99,10 +100,17 @@ def test_application_rate_counts_staff_who_signed_in_or_acted(db_session):
     assert application_rate(db_session, viewer, scope, OCTOBER)["active_staff"] == 5
 
 
-def test_visits_and_anomalies_are_not_available_until_their_tables_exist(db_session):
+def test_visits_and_anomalies_are_not_available_until_their_tables_exist(db_session, login_as):
+    from sqlalchemy import inspect
+
+    tables = inspect(db_session.get_bind())
     viewer, scope = _station(db_session)
     figures = dashboard_indicators(db_session, viewer, scope, OCTOBER, AFTER)
-    assert figures["visits_made"] is None and figures["anomalies_open"] is None
+    assert (figures["visits_made"] is None) == (not tables.has_table("onsite_visit"))
+    assert (figures["anomalies_open"] is None) == (not tables.has_table("onsite_meter_box_anomaly"))
+    html = login_as("director1").get("/dashboard/?month=2026-10").get_data(as_text=True)
+    if figures["visits_made"] is None:
+        assert re.search(r'id="visits-made" data-value="">.*?暂无数据', html, re.S)
 
 
 def test_scope_outside_the_viewer_is_refused(db_session):
