@@ -102,6 +102,7 @@ def test_monthly_run_mails_every_subscriber_once_and_reports_a_refusing_mailbox(
     director = login_as("director1")
     archive_page = director.get("/reportarchiveview/list/").get_data(as_text=True)
     assert REFUSING in archive_page and "550" in archive_page
+    assert "/reportarchiveview/download/" in archive_page
     assert "城西" not in archive_page  # ST002's report is outside director1's scope
 
 
