@@ -98,5 +98,6 @@ def test_dashboard_charts_link_to_the_filtered_order_lists(db_session, login_as)
 
 def test_operator_has_no_dashboard_and_static_echarts_is_served(client, login_as):
     assert login_as("operator1").get("/dashboard/").status_code in (302, 403)
+    assert login_as("admin").get("/dashboard/?month=2026-10").status_code == 200
     script = client.get("/static/vendor/echarts/echarts.min.js")
     assert script.status_code == 200 and b"echarts" in script.data[:2000]

@@ -139,3 +139,24 @@ def test_first_working_day_skips_holidays_and_weekends():
     assert first_working_day("2026-11") == dt.date(2026, 11, 2)  # the 1st is a Sunday
     assert first_working_day("2026-12") == dt.date(2026, 12, 1)
     assert first_working_day(dt.date(2026, 10, 20)) == dt.date(2026, 10, 8)
+
+
+def test_daily_trigger_runs_only_on_the_first_working_day(app, db_session, tmp_path):
+    from app.models.org import Station
+    from app.reports.runs import run_due_reports
+
+    st1 = db_session.scalar(select(Station).where(Station.code == "ST001"))
+    db_session.add(ReportSubscription(name="城东月报", station_id=st1.id, recipients="director1@example.org"))
+    db_session.commit()
+    config = {"OUTBOX_DIR": str(tmp_path / "outbox"), "REPORT_DIR": str(tmp_path / "reports")}
+    sunday = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.timezone.utc)
+    assert run_due_reports(db_session, sunday, config) is None
+    monday = dt.datetime(2026, 11, 2, 0, 30, tzinfo=dt.timezone.utc)  # 08:30 in Beijing
+    summary = run_due_reports(db_session, monday, config)
+    assert summary is not None and summary.month == "2026-10" and summary.sent == 1
+    # Without SMTP_URL the mail goes to the outbox folder, PDF attached.
+    saved = list((tmp_path / "outbox").glob("*.eml"))
+    assert len(saved) == 1
+    message = email.message_from_bytes(saved[0].read_bytes())
+    assert message["To"] == "director1@example.org"
+    assert any(part.get_content_type() == "application/pdf" for part in message.walk())
