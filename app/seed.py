@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import CallbackQuestion, Channel, DemandType, WorkOrder
+from app.reports.seed import seed_reports
 from app.workflow import service
 from app.workflow.actor import (
     ADMIN,
@@ -256,5 +257,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     added_customers = seed_customers(session, customers)
     session.commit()
     added_orders = seed_orders(appbuilder, session, orders)
-    from app.reports.seed import seed_reports; seed_reports(session)  # noqa: E702
+    seed_reports(session)
     return {"customers": added_customers, "orders": added_orders}

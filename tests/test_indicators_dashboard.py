@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.models.org import Station
 from app.models.workorder import WorkOrder
+from app.workflow.calendar import LOCAL_TZ as LOCAL
 from tests.reports_helpers import october_orders
 
 
@@ -25,8 +26,6 @@ def rate_from_orders(session, station_code: str, year_month: str) -> float:
     resolved = [o for o in orders if o.resolved_at.astimezone(LOCAL).strftime("%Y-%m") == year_month]
     return sum(1 for o in resolved if o.timely) / len(resolved)
 
-
-from app.workflow.calendar import LOCAL_TZ as LOCAL  # noqa: E402
 
 
 def test_station_dashboard_timely_rate_equals_rate_computed_from_the_orders(db_session, login_as):
