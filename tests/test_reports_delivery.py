@@ -104,6 +104,12 @@ def test_monthly_run_mails_every_subscriber_once_and_reports_a_refusing_mailbox(
     assert REFUSING in archive_page and "550" in archive_page
     assert "/reportarchiveview/download/" in archive_page
     assert "城西" not in archive_page  # ST002's report is outside director1's scope
+    team_page = login_as("leader1").get("/reportarchiveview/list/").get_data(as_text=True)
+    team_archive = db_session.scalar(select(ReportArchive).where(ReportArchive.team_id == team1.id))
+    station_archive = db_session.scalar(select(ReportArchive).where(ReportArchive.station_id == st1.id,
+                                                                    ReportArchive.team_id.is_(None)))
+    assert f"/reportarchiveview/download/{team_archive.id}" in team_page
+    assert f"/reportarchiveview/download/{station_archive.id}" not in team_page
 
 
 def test_archived_report_downloads_within_scope_only(app, db_session, login_as, tmp_path):
