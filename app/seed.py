@@ -17,6 +17,7 @@ from app.channels.seed import seed_channels
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import CallbackQuestion, Channel, DemandType, WorkOrder
+from app.reports.seed import seed_reports
 from app.rules.seed import seed_rules
 from app.workflow import service
 from app.workflow.actor import (
@@ -264,5 +265,5 @@ def seed_demo(appbuilder: Any, session: Session, customers: int, orders: int, pa
     seed_jobs(session)
     seed_channels(session)
     from app.energy.seed import seed_energy; seed_energy(session); session.commit()  # noqa: E702
-    from app.reports.seed import seed_reports; seed_reports(session)  # noqa: E702
+    seed_reports(session)
     return {"customers": added_customers, "orders": added_orders}

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.models.org import Station
 from app.models.workorder import WorkOrder
+from app.workflow.calendar import LOCAL_TZ as LOCAL
 from tests.reports_helpers import october_orders
 
 
@@ -26,8 +27,6 @@ def rate_from_orders(session, station_code: str, year_month: str) -> float:
     return sum(1 for o in resolved if o.timely) / len(resolved)
 
 
-from app.workflow.calendar import LOCAL_TZ as LOCAL  # noqa: E402
-
 
 def test_station_dashboard_timely_rate_equals_rate_computed_from_the_orders(db_session, login_as):
     october_orders(db_session)
@@ -39,7 +38,7 @@ def test_station_dashboard_timely_rate_equals_rate_computed_from_the_orders(db_s
     html = page.get_data(as_text=True)
     assert float(kpi(html, "timely-rate")) == expected
     assert "75.0%" in html
-    assert "城东供电所" in html
+    assert "城东供电所" in html and "及时率" in html and "工分排行" in html
     assert "vendor/echarts/echarts.min.js" in html and "cdn" not in html.lower()
 
 
@@ -98,5 +97,6 @@ def test_dashboard_charts_link_to_the_filtered_order_lists(db_session, login_as)
 
 def test_operator_has_no_dashboard_and_static_echarts_is_served(client, login_as):
     assert login_as("operator1").get("/dashboard/").status_code in (302, 403)
+    assert login_as("admin").get("/dashboard/?month=2026-10").status_code == 200
     script = client.get("/static/vendor/echarts/echarts.min.js")
     assert script.status_code == 200 and b"echarts" in script.data[:2000]

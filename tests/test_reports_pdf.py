@@ -57,3 +57,27 @@ def _october(day):
     from tests.reports_helpers import local
 
     return local(2026, 10, day)
+
+
+def test_team_leader_downloads_the_report_of_the_team_from_the_dashboard(db_session, login_as, tmp_path):
+    import re
+
+    october_orders(db_session)
+    leader = login_as("leader1")
+    dashboard = leader.get("/dashboard/?month=2026-10").get_data(as_text=True)
+    link = re.search(r'id="report-pdf" href="([^"]+)"', dashboard).group(1).replace("&amp;", "&")
+    response = leader.get(link)
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    out = tmp_path / "team.pdf"
+    out.write_bytes(response.data)
+    flat = "".join(pdf_text(out).split())
+    assert "城东供电所营配班" in flat and "孙台区" not in flat
+
+    from app.models.org import Station
+    from sqlalchemy import select
+
+    st2 = db_session.scalar(select(Station).where(Station.code == "ST002"))
+    assert leader.get(f"/report/evaluation?month=2026-10&scope=station:{st2.id}").status_code == 403
+    manager = login_as("manager1")
+    assert "report-pdf" not in manager.get("/dashboard/?month=2026-10").get_data(as_text=True)
+    assert manager.get("/report/evaluation?month=2026-10").status_code in (302, 403)

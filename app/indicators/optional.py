@@ -13,7 +13,7 @@ from sqlalchemy import column, func, inspect, select, table
 from sqlalchemy.orm import Session
 
 from app.indicators.period import Period
-from app.indicators.scope import Scope
+from app.indicators.scope import Scope, both
 from app.models.base import UTCDateTime
 from app.workflow.actor import Actor
 
@@ -36,7 +36,7 @@ def table_exists(session: Session, name: str) -> bool:
 
 
 def _scoped(actor: Actor, scope: Scope, t: Any) -> list[Any]:
-    return [actor.grid_clause(t.c.grid_id, t.c.station_id), scope.grid_clause(t.c.grid_id, t.c.station_id)]
+    return both(actor.grid_clause(t.c.grid_id, t.c.station_id), scope.grid_clause(t.c.grid_id, t.c.station_id))
 
 
 def visits_made(session: Session, actor: Actor, scope: Scope, period: Period) -> int | None:

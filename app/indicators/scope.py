@@ -76,6 +76,14 @@ class Scope:
         return false()
 
 
+def both(viewer_clause: Any, scope_clause: Any) -> list[Any]:
+    """The viewer's row scope AND the scope asked for — once when they are the same condition
+    (a repeated ``station_id = ?`` makes SQLite's planner pick a worse index)."""
+    if viewer_clause.compare(scope_clause):
+        return [viewer_clause]
+    return [viewer_clause, scope_clause]
+
+
 def _grids_of(session: Session, column: Any, value: int) -> frozenset[int]:
     return frozenset(session.scalars(select(Grid.id).where(column == value)))
 

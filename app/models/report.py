@@ -117,3 +117,17 @@ class ReportDelivery(Model):
 
     def __repr__(self) -> str:
         return f"{self.recipient}: {self.status}"
+
+
+# Indexes on the work-order tables that the monthly indicators need: every figure is "orders of
+# a station whose <moment> falls in the month".  Declared here (the reports room's migration
+# creates them) so the spine's model module stays as it is.
+from app.models.workorder import ReturnVisit, WorkOrder, WorkOrderEvent  # noqa: E402
+
+Index("ix_work_order_station_resolved", WorkOrder.station_id, WorkOrder.resolved_at)
+Index("ix_work_order_station_evaluated", WorkOrder.station_id, WorkOrder.evaluated_at)
+Index("ix_work_order_station_deadline", WorkOrder.station_id, WorkOrder.deadline)
+Index("ix_work_order_station_state", WorkOrder.station_id, WorkOrder.state)
+Index("ix_work_order_return_visit_time", ReturnVisit.visited_at)
+Index("ix_work_order_event_actor_time", WorkOrderEvent.actor_id, WorkOrderEvent.created_at)
+Index("ix_work_order_event_action_time", WorkOrderEvent.action, WorkOrderEvent.created_at)

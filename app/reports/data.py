@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.indicators import optional
 from app.indicators.period import Period
 from app.indicators.queries import application_rate, evaluation, on_time_resolution, orders_by_channel, satisfaction, timeliness
-from app.indicators.scope import Scope
+from app.indicators.scope import Scope, both
 from app.models.org import Grid, Position, StaffProfile
 from app.models.points import WorkPointEntry
 from app.models.workorder import WorkOrder, WorkOrderEvent
@@ -35,7 +35,7 @@ def headline(session: Session, actor: Actor, scope: Scope, period: Period, now: 
     figures.update(satisfaction(session, actor, scope, period))
     figures.update(application_rate(session, actor, scope, period))
     figures["registered"] = session.scalar(select(func.count()).select_from(W).where(
-        actor.order_clause(W), scope.order_clause(W), W.registered_at >= period.start,
+        *both(actor.order_clause(W), scope.order_clause(W)), W.registered_at >= period.start,
         W.registered_at < period.end)) or 0
     return figures
 
@@ -48,7 +48,7 @@ def managers(session: Session, actor: Actor, scope: Scope, period: Period) -> li
     ids = [p.id for p in people]
     if not ids:
         return []
-    base = [actor.order_clause(W), scope.order_clause(W), W.assignee_id.in_(ids)]
+    base = [*both(actor.order_clause(W), scope.order_clause(W)), W.assignee_id.in_(ids)]
     registered = dict(session.execute(select(W.assignee_id, func.count()).where(
         *base, W.registered_at >= period.start, W.registered_at < period.end).group_by(W.assignee_id)).all())
     resolved = {a: (n, int(t or 0)) for a, n, t in session.execute(select(
@@ -98,12 +98,12 @@ def overdue_and_supervised(session: Session, actor: Actor, scope: Scope, period:
                            now: dt.datetime) -> dict[str, Any]:
     """Overdue: deadline in the month, not resolved by it.  Supervised: a 督办 event in the month."""
     end = min(period.end, now)
-    overdue_where = [actor.order_clause(W), scope.order_clause(W), W.deadline >= period.start, W.deadline < end,
+    overdue_where = [*both(actor.order_clause(W), scope.order_clause(W)), W.deadline >= period.start, W.deadline < end,
                      or_(W.resolved_at.is_(None), W.resolved_at > W.deadline)]
     supervised_ids = select(WorkOrderEvent.order_id).where(
         WorkOrderEvent.action == "supervise", WorkOrderEvent.created_at >= period.start,
         WorkOrderEvent.created_at < period.end)
-    supervised_where = [actor.order_clause(W), scope.order_clause(W), W.id.in_(supervised_ids)]
+    supervised_where = [*both(actor.order_clause(W), scope.order_clause(W)), W.id.in_(supervised_ids)]
     names = dict(session.execute(select(StaffProfile.id, StaffProfile.name)).all())
     result: dict[str, Any] = {}
     for key, where in (("overdue", overdue_where), ("supervised", supervised_where)):

@@ -43,6 +43,7 @@ class RenderedReport:
     pdf: bytes
     seconds: float
     data: dict[str, Any]
+    pages: int = 0
 
 
 def _local(value: dt.datetime | None) -> str:
@@ -82,5 +83,7 @@ def render_evaluation_pdf(session: Session, scope: Scope, period: Period, now: d
 
     started = perf_counter()
     html, data = render_evaluation_html(session, scope, period, now, actor, targets)
-    pdf = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
-    return RenderedReport(evaluation_title(scope, period), html, pdf, perf_counter() - started, data)
+    document = HTML(string=html, base_url=str(TEMPLATES)).render()
+    pdf = document.write_pdf()
+    return RenderedReport(evaluation_title(scope, period), html, pdf, perf_counter() - started, data,
+                          len(document.pages))

@@ -32,7 +32,7 @@ from app.models.report import (
 )
 from app.reports.delivery import deliver
 from app.reports.render import render_evaluation_pdf
-from app.workflow.calendar import is_working_day
+from app.workflow.calendar import LOCAL_TZ, is_working_day
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +40,7 @@ log = logging.getLogger(__name__)
 def first_working_day(month: str | dt.date) -> dt.date:
     """The first working day (statutory calendar, make-up days included) of ``YYYY-MM``."""
     if isinstance(month, str):
-        local = parse_month(month).start.astimezone(dt.timezone(dt.timedelta(hours=8)))
-        day = local.date()
+        day = parse_month(month).start.astimezone(LOCAL_TZ).date()
     else:
         day = month.replace(day=1)
     while not is_working_day(day):
@@ -152,6 +151,15 @@ def run_monthly_reports(session: Session, month: str, now: dt.datetime, config: 
             session.commit()
     return summary
 
+
+
+def run_due_reports(session: Session, now: dt.datetime, config: Mapping[str, Any]) -> RunSummary | None:
+    """For a daily trigger: on the first working day of a month, report on the month before;
+    on any other day do nothing (returns None)."""
+    local_today = now.astimezone(LOCAL_TZ).date()
+    if local_today != first_working_day(local_today):
+        return None
+    return run_monthly_reports(session, previous_month_label(now), now, config)
 
 
 def config_of(app: Any) -> dict[str, Any]:

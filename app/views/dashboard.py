@@ -97,6 +97,8 @@ class DashboardView(BaseView):
             channel_names={c.value: Channel.label_of(c.value) for c in Channel},
             demand_names={d.value: DemandType.label_of(d.value) for d in DemandType},
             generated_at=now, previous=period.previous_month().label,
+            report_url=url_for("EvaluationReportView.evaluation", scope=scope.key, month=period.label)
+            if self.appbuilder.sm.has_access("can_evaluation", "EvaluationReportView") else None,
             title=gettext("Indicators"),
         )
 
