@@ -54,6 +54,10 @@ DEFAULT_JOBS = [
      "Marketing-system sync of the export files waiting in the inbox folder"),
     ("recurring_tasks", "app.channels.tasks.generate_due_tasks", "10 * * * *", 3000,
      "Recurring internal tasks: occurrences of the task templates that are due"),
+    ("monthly_reports", "app.reports.runs.monthly_reports_job", "0 7 * * *", 6 * 3600,
+     "Monthly evaluation reports: on the first working day, render, archive and mail last month's"),
+    ("escalation", "app.rules.escalation.run_escalation", "*/10 * * * *", 540,
+     "Escalation rules over open orders (supervision levels, notifications)"),
 ]
 
 

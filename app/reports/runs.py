@@ -167,3 +167,15 @@ def config_of(app: Any) -> dict[str, Any]:
     config = dict(app.config)
     config.setdefault("REPORT_DIR", os.environ.get("REPORT_DIR") or os.path.join(app.instance_path, "reports"))
     return config
+
+
+def monthly_reports_job(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """The scheduled job (``app.reports.runs.monthly_reports_job``, daily): on the first working
+    day of a month it renders, archives and mails last month's subscribed reports."""
+    from flask import current_app
+
+    summary = run_due_reports(session, now, config_of(current_app))
+    if summary is None:
+        return {"due": 0}
+    return {"due": 1, "rendered": summary.rendered, "sent": summary.sent,
+            "failed": len(summary.failed), "errors": len(summary.errors)}
