@@ -251,6 +251,7 @@ class EnergyApi(BaseApi):
             201: {description: the work order, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
         """
         actor = api_actor()
         body = json_body()

@@ -431,6 +431,7 @@ class OnsiteApi(BaseApi):
             200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
             409: {description: not in a state that can be rectified}
         """
         body = form_body()
@@ -457,6 +458,7 @@ class OnsiteApi(BaseApi):
           responses:
             200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
             409: {description: not in a state that can be verified}
         """
         body = form_body()
@@ -505,6 +507,7 @@ class OnsiteApi(BaseApi):
             201: {description: the record, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
         """
         body = form_body()
         photos = uploads()
