@@ -20,7 +20,7 @@ from app.models.customer import Bill
 from app.models.energy import PushCampaign
 from app.onsite.service import load_customer
 from app.security.masking import masked
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import InvalidInput, checked_id
 
 
 def decimal_arg(name: str, default: Decimal | None = None) -> Decimal | None:
@@ -200,6 +200,7 @@ class EnergyApi(BaseApi):
           - {in: query, name: request_kva, schema: {type: number}}
           responses:
             200: {description: the figures, content: {application/json: {schema: {type: object}}}}
+            400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             409: {description: the request is above the available capacity (message gives the figure)}
@@ -221,6 +222,7 @@ class EnergyApi(BaseApi):
           - {in: query, name: request_kva, schema: {type: number}}
           responses:
             200: {description: the figures, content: {application/json: {schema: {type: object}}}}
+            400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             409: {description: no transformer of the grid can take the request}
@@ -255,10 +257,7 @@ class EnergyApi(BaseApi):
         """
         actor = api_actor()
         body = json_body()
-        try:
-            customer_id = int(body.get("customer_id"))
-        except (TypeError, ValueError):
-            raise InvalidInput("customer_id must be an integer", field="customer_id") from None
+        customer_id = checked_id(body.get("customer_id"), "customer_id")
         order = register_energy_service(db.session, actor, customer_id, str(body.get("content") or ""),
                                         body.get("intention") or None)
         db.session.commit()

@@ -21,7 +21,7 @@ from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, Se
 from app.onsite import anomaly as anomalies
 from app.onsite import service
 from app.security.masking import masked
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import InvalidInput, checked_id
 
 LIST_LIMIT = 200
 
@@ -269,10 +269,7 @@ class OnsiteApi(BaseApi):
         """
         actor = api_actor()
         body = form_body()
-        try:
-            owner_id = int(body.get("owner_id"))
-        except (TypeError, ValueError):
-            raise InvalidInput("owner_id must be an integer", field="owner_id") from None
+        owner_id = checked_id(body.get("owner_id"), "owner_id")
         owner = service.load_owner(db.session, actor, str(body.get("owner_type")), owner_id)
         files = uploads()
         if not files:
