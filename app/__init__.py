@@ -45,6 +45,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", hardening.password_complexity)
     hardening.init_app(app)
     audit.install()
+    audit.install_personal_data_log(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     with app.app_context():

@@ -161,6 +161,7 @@ class EnergyApi(BaseApi):
           responses:
             200: {description: customers, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
+            403: {description: a filter on phone or id_number by a role that sees them masked}
         """
         actor = api_actor()
         found = customers.list_customers(db.session, actor, request.args.to_dict(), limit=1000)
@@ -184,6 +185,7 @@ class EnergyApi(BaseApi):
           responses:
             200: {description: the file}
             400: {$ref: '#/components/responses/400'}
+            403: {description: a filter on phone or id_number by a role that sees them masked}
         """
         return export_response(api_actor(), request.args.to_dict())
 
