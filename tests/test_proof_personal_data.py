@@ -127,3 +127,18 @@ def test_a_refused_request_logs_no_access(db_session, customer, api_as):
     answer = api_as("leader2").get(f"/api/v1/workorder/{customer['order']}")  # other station
     assert answer.status_code in (403, 404)
     assert _personal_entries(db_session) == []
+
+
+def test_the_evaluation_pdf_carries_no_full_number(tmp_path, customer, login_as):
+    import datetime as dt
+    import subprocess
+
+    month = dt.date.today().strftime("%Y-%m")
+    response = login_as("director1").get(f"/report/evaluation?month={month}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.data)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    assert text.strip()
+    assert PHONE not in text and ID_NUMBER not in text and PHONE[-8:] not in text
