@@ -20,7 +20,7 @@ from app.models.customer import Bill
 from app.models.energy import PushCampaign
 from app.onsite.service import load_customer
 from app.security.masking import masked
-from app.workflow.errors import InvalidInput, checked_id
+from app.workflow.errors import MAX_ID, InvalidInput, checked_id
 
 
 def decimal_arg(name: str, default: Decimal | None = None) -> Decimal | None:
@@ -41,9 +41,12 @@ def int_arg(name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be an integer", field=name) from None
+    if abs(number) > MAX_ID:  # beyond an id column PostgreSQL overflows (found by fuzzing)
+        raise InvalidInput(f"{name} is out of range", field=name)
+    return number
 
 
 def load_ratio() -> Decimal:

@@ -16,7 +16,7 @@ from app.models.workorder import Channel, OrderState, WorkOrder
 from app.security.masking import masked, refuse_personal_filters
 from app.workflow import service
 from app.workflow.actor import Actor
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import MAX_ID, InvalidInput
 
 MAX_LIMIT = 200
 
@@ -107,7 +107,7 @@ class WorkOrderApi(BaseApi):
         args = request.args
         refuse_personal_filters(actor, args)
         limit = _int_arg("limit", 50, 1, MAX_LIMIT)
-        after_id = _int_arg("after_id", None, 1, 2**62)
+        after_id = _int_arg("after_id", None, 1, MAX_ID)  # an id column: beyond it PostgreSQL overflows
         query = select(WorkOrder).where(actor.order_clause(WorkOrder))
         if args.get("state"):
             try:
