@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASES ?= sqlite postgresql mysql
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite bench lint system-packages clean
+.PHONY: run test test-sqlite bench fuzz lint system-packages clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ test: $(STAMP) system-packages
 
 test-sqlite: $(STAMP)
 	GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# schemathesis over every operation of /api/v1/_openapi, more examples than the suite runs.
+FUZZ_EXAMPLES ?= 50
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q -s -p no:warnings tests/test_proof_fuzz.py
 
 bench: $(STAMP) system-packages
 	$(PY) -m benchmarks

@@ -20,7 +20,7 @@ from app.models.customer import Bill
 from app.models.energy import PushCampaign
 from app.onsite.service import load_customer
 from app.security.masking import masked
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import MAX_ID, InvalidInput, checked_id
 
 
 def decimal_arg(name: str, default: Decimal | None = None) -> Decimal | None:
@@ -41,9 +41,12 @@ def int_arg(name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        number = int(raw)
     except ValueError:
         raise InvalidInput(f"{name} must be an integer", field=name) from None
+    if abs(number) > MAX_ID:  # beyond an id column PostgreSQL overflows (found by fuzzing)
+        raise InvalidInput(f"{name} is out of range", field=name)
+    return number
 
 
 def load_ratio() -> Decimal:
@@ -161,6 +164,7 @@ class EnergyApi(BaseApi):
           responses:
             200: {description: customers, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
+            403: {description: a filter on phone or id_number by a role that sees them masked}
         """
         actor = api_actor()
         found = customers.list_customers(db.session, actor, request.args.to_dict(), limit=1000)
@@ -184,6 +188,7 @@ class EnergyApi(BaseApi):
           responses:
             200: {description: the file}
             400: {$ref: '#/components/responses/400'}
+            403: {description: a filter on phone or id_number by a role that sees them masked}
         """
         return export_response(api_actor(), request.args.to_dict())
 
@@ -200,6 +205,7 @@ class EnergyApi(BaseApi):
           - {in: query, name: request_kva, schema: {type: number}}
           responses:
             200: {description: the figures, content: {application/json: {schema: {type: object}}}}
+            400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             409: {description: the request is above the available capacity (message gives the figure)}
@@ -221,6 +227,7 @@ class EnergyApi(BaseApi):
           - {in: query, name: request_kva, schema: {type: number}}
           responses:
             200: {description: the figures, content: {application/json: {schema: {type: object}}}}
+            400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             409: {description: no transformer of the grid can take the request}
@@ -251,13 +258,11 @@ class EnergyApi(BaseApi):
             201: {description: the work order, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
         """
         actor = api_actor()
         body = json_body()
-        try:
-            customer_id = int(body.get("customer_id"))
-        except (TypeError, ValueError):
-            raise InvalidInput("customer_id must be an integer", field="customer_id") from None
+        customer_id = checked_id(body.get("customer_id"), "customer_id")
         order = register_energy_service(db.session, actor, customer_id, str(body.get("content") or ""),
                                         body.get("intention") or None)
         db.session.commit()

@@ -149,6 +149,7 @@ class IntakeApi(BaseApi):
                       until: {type: string, format: date-time, nullable: true}
             400: {description: bad since or limit}
             401: {description: no key, an unknown or revoked key, or a key of another channel}
+            404: {description: the channel takes no demands through this API}
         """
         if channel not in intake.API_CHANNELS:
             return self.response(404, message=f"no intake for channel {channel}")

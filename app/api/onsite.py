@@ -21,7 +21,7 @@ from app.models.onsite import EquipmentRecord, MeterBoxAnomaly, SafetyRecord, Se
 from app.onsite import anomaly as anomalies
 from app.onsite import service
 from app.security.masking import masked
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import InvalidInput, checked_id
 
 LIST_LIMIT = 200
 
@@ -303,10 +303,7 @@ class OnsiteApi(BaseApi):
         """
         actor = api_actor()
         body = form_body()
-        try:
-            owner_id = int(body.get("owner_id"))
-        except (TypeError, ValueError):
-            raise InvalidInput("owner_id must be an integer", field="owner_id") from None
+        owner_id = checked_id(body.get("owner_id"), "owner_id")
         owner = service.load_owner(db.session, actor, str(body.get("owner_type")), owner_id)
         files = uploads()
         if not files:
@@ -465,6 +462,7 @@ class OnsiteApi(BaseApi):
             200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
             409: {description: not in a state that can be rectified}
         """
         body = form_body()
@@ -491,6 +489,7 @@ class OnsiteApi(BaseApi):
           responses:
             200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
             409: {description: not in a state that can be verified}
         """
         body = form_body()
@@ -539,6 +538,7 @@ class OnsiteApi(BaseApi):
             201: {description: the record, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
         """
         body = form_body()
         photos = uploads()

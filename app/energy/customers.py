@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.models.customer import Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Grid
-from app.security.masking import masked
+from app.security.masking import masked, refuse_personal_filters
 from app.workflow.actor import Actor
 from app.workflow.errors import InvalidInput
 
@@ -54,6 +54,7 @@ def filtered(criteria: dict[str, str], scope: Any) -> Select[tuple[Customer]]:
 
 
 def list_customers(session: Session, actor: Actor, raw: dict[str, Any], limit: int = EXPORT_LIMIT) -> list[Customer]:
+    refuse_personal_filters(actor, raw)
     query = filtered(clean_criteria(raw), actor.grid_clause(Customer.grid_id))
     return list(session.scalars(query.limit(limit).options(
         selectinload(Customer.grid), selectinload(Customer.transformer),

@@ -19,7 +19,7 @@ from app.models.org import Grid, Transformer
 from app.models.workorder import OPEN_STATES, WorkOrder
 from app.security.masking import masked
 from app.workflow.actor import Actor
-from app.workflow.errors import Forbidden, InvalidInput, NotFound, OutOfScope
+from app.workflow.errors import Forbidden, InvalidInput, NotFound, OutOfScope, checked_id
 
 PHONE = re.compile(r"^(1\d{10}|0\d{2,3}-?\d{7,8}|\d{7,8})$")
 SEARCH_LIMIT = 50
@@ -179,8 +179,8 @@ def _by_codes(session: Session, model: Any, codes: list[str] | None, field: str)
 # --- on-site records ---------------------------------------------------------------------
 def _grid_in_scope(session: Session, actor: Actor, grid_id: Any) -> Grid:
     try:
-        grid = session.get(Grid, int(grid_id))
-    except (TypeError, ValueError):
+        grid = session.get(Grid, checked_id(grid_id, "grid_id"))
+    except InvalidInput:
         grid = None
     if grid is None:
         raise InvalidInput("a known grid is required", field="grid_id")
@@ -202,10 +202,10 @@ def record_service(session: Session, actor: Actor, *, content: str, customer_id:
                    order_id: int | None = None, grid_id: int | None = None,
                    photos: list[Upload] | None = None, store: DocumentStore | None = None,
                    now: dt.datetime | None = None) -> ServiceRecord:
-    customer = load_customer(session, actor, int(customer_id)) if customer_id else None
+    customer = load_customer(session, actor, checked_id(customer_id, "customer_id")) if customer_id else None
     order = None
     if order_id:
-        order = session.get(WorkOrder, int(order_id))
+        order = session.get(WorkOrder, checked_id(order_id, "order_id"))
         if order is None:
             raise NotFound("no such work order")
         if not actor.can_see_order(order):
@@ -260,7 +260,7 @@ def record_equipment(session: Session, actor: Actor, *, equipment_type: str, loc
                      now: dt.datetime | None = None) -> EquipmentRecord:
     transformer = None
     if transformer_id:
-        transformer = session.get(Transformer, int(transformer_id))
+        transformer = session.get(Transformer, checked_id(transformer_id, "transformer_id"))
         if transformer is None:
             raise InvalidInput("unknown transformer", field="transformer_id")
     grid = _grid_in_scope(session, actor, grid_id or (transformer.grid_id if transformer else None))

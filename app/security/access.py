@@ -147,8 +147,11 @@ ACCESS_MATRIX: dict[str, list[tuple[str, str]]] = {
         ("can_list", "PushCampaignView"), ("can_show", "PushCampaignView"), ("can_add", "PushCampaignView"),
         ("can_run", "PushCampaignView"),
         *_read("PushMessageView"),
-        *[(perm, view) for view in ("StationTariffView", "DemandReadingView")
+        *[(perm, "StationTariffView")
           for perm in ("can_list", "can_show", "can_add", "can_edit", "can_delete")],
+        # Measured demand is evidence for the capacity figures: corrected, never deleted
+        # (access review, issue 6).
+        *[(perm, "DemandReadingView") for perm in ("can_list", "can_show", "can_add", "can_edit")],
         *_menus(*_ONSITE_MENUS, *_ENERGY_MENUS, "Push campaigns", "Pushes", "Tariff table", "Demand readings"),
         *_REPORTS_LEADER,
     ],

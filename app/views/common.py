@@ -99,6 +99,30 @@ def plain_value(value: Any) -> Any:
 _PERSONAL_ARG = re.compile(r"^_(flt_\d+|oc|od)_(\w+)$")
 
 
+def _choices_as_selects(cls: Any) -> None:
+    """FAB 5 ignores ``form_choices`` (the forms showed free text fields where a drop-down
+    was meant, found by the browser tests): make each one a select on the add/edit forms."""
+    from flask_appbuilder.fieldwidgets import Select2Widget
+    from wtforms import SelectField
+    from wtforms.validators import DataRequired, Optional
+
+    for attr, columns in (("add_form_extra_fields", "add_columns"), ("edit_form_extra_fields", "edit_columns")):
+        extra = dict(getattr(cls, attr, None) or {})
+        for column, choices in cls.form_choices.items():
+            if column in extra or column not in (getattr(cls, columns, None) or []):
+                continue
+            try:
+                nullable = cls.datamodel.is_nullable(column)
+            except Exception:  # noqa: BLE001 - not a plain column
+                nullable = True
+            label = (getattr(cls, "label_columns", None) or {}).get(column, column)
+            extra[column] = SelectField(
+                label, choices=([("", "")] if nullable else []) + list(choices),
+                validators=[Optional()] if nullable else [DataRequired()],
+                filters=[lambda v: v or None] if nullable else [], widget=Select2Widget())
+        setattr(cls, attr, extra)
+
+
 class GridCareModelView(ModelView):
     """ModelView with row scope, masking and refused searches on masked fields, and lists
     whose related columns are loaded in one query each (no N+1)."""
@@ -122,6 +146,8 @@ class GridCareModelView(ModelView):
         if isinstance(datamodel, SQLAInterface) and not isinstance(datamodel, EagerInterface):
             columns = cls.__dict__.get("list_columns") or []
             cls.datamodel = EagerInterface(datamodel.obj, relationships_in(datamodel.obj, columns))
+        if cls.__dict__.get("form_choices"):
+            _choices_as_selects(cls)
 
     def _refuse_masked_search(self) -> None:
         actor = current_actor()

@@ -33,7 +33,7 @@ from app.views.common import (
 )
 from app.views.onsite import _check_csrf
 from app.views.workorder import local_time
-from app.workflow.errors import DomainError, OutOfScope
+from app.workflow.errors import DomainError, Forbidden, OutOfScope
 
 _LABELS = {
     "station": _l("Station"), "customer_type": _l("Customer type"), "sharp_price": _l("Sharp price"),
@@ -138,6 +138,8 @@ class EnergyServicesView(BaseView):
         found, error = [], None
         try:
             found = customers.list_customers(db.session, actor, args, limit=200)
+        except Forbidden:
+            abort(403)  # a filter on a masked field: refused, not shown as an empty list
         except DomainError as exc:
             error = exc.message
         return self.render_template(
@@ -154,6 +156,8 @@ class EnergyServicesView(BaseView):
         assert actor is not None
         try:
             return export_response(actor, request.args.to_dict())
+        except Forbidden:
+            abort(403)
         except DomainError as exc:
             flash(exc.message, "danger")
             return redirect(url_for("EnergyServicesView.customer_list", **request.args))

@@ -34,3 +34,18 @@ class IllegalTransition(DomainError):
 
 class StaleVersion(DomainError):
     status = 409
+
+
+MAX_ID = 2**31 - 1
+
+
+def checked_id(value: object, field: str) -> int:
+    """An id from outside (JSON, form, query): an integer within any id column's range, or
+    ``InvalidInput`` — never an overflow in the database driver (found by fuzzing, issue 6)."""
+    try:
+        number = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput(f"{field} must be an integer", field=field) from None
+    if not 0 < number <= MAX_ID:
+        raise InvalidInput(f"{field} is out of range", field=field)
+    return number
