@@ -72,6 +72,8 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "1"))
     # List screens count exactly up to this many rows; above it (PostgreSQL) they show the
     # planner's estimate, labelled "约 …".
+    # Keep a user's permissions in each process this long (0 = read them at every request).
+    PERMISSION_CACHE_SECONDS = float(os.environ.get("PERMISSION_CACHE_SECONDS", "0"))
     LIST_COUNT_ESTIMATE_THRESHOLD = int(os.environ.get("LIST_COUNT_ESTIMATE_THRESHOLD", "10000"))
 
     PORT = int(os.environ.get("PORT", "8080"))

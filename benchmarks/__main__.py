@@ -42,7 +42,7 @@ def main() -> int:
         from app.seed import seed_organisation, seed_staff
 
         app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False,
-                         LOGIN_RATE_LIMITED=False)
+                         LOGIN_RATE_LIMITED=False, PERMISSION_CACHE_SECONDS=30)
         ctx.app = app
         with app.app_context():
             upgrade(directory=app.extensions["migrate"].directory, revision="heads")

@@ -15,7 +15,9 @@ import json
 from typing import Any, Optional, Sequence, Tuple
 
 from flask import current_app, has_app_context
+from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.utils.base import get_column_root_relation, is_column_dotted
 from flask_babel import gettext
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -35,10 +37,37 @@ class EstimatedCount(int):
         return str(escape(str(self)))
 
 
+class _ConvertedOnce(Filters):
+    """FAB converts every column of the model into filter objects each time it builds the
+    inner query of a list (twice per page: count and rows) — ~15 ms on a wide table. The
+    conversion depends on the model only, so it is done once per interface."""
+
+    def _get_filters(self, cols: list[str]) -> dict:
+        cache = self.datamodel._converted_filters
+        key = tuple(cols)
+        if key not in cache:
+            cache[key] = super()._get_filters(cols)
+        return cache[key]
+
+
 class EagerInterface(SQLAInterface):
     def __init__(self, obj: Any, eager: Sequence[str] = (), session: Any = None) -> None:
         super().__init__(obj, session=session)
         self.eager = tuple(eager)
+        self._converted_filters: dict = {}
+
+    def get_inner_filters(self, filters: Optional[Filters]) -> Filters:
+        """FAB's, on filters converted once (the inner filters are never extended in place)."""
+        inner_filters = _ConvertedOnce(self.filter_converter_class, self)
+        if filters:
+            kept = []
+            for flt, value in zip(filters.filters, filters.values):
+                name = flt.column_name
+                if not is_column_dotted(name) or self.is_relation_many_to_one(
+                        get_column_root_relation(name)) or self.is_relation_one_to_one(get_column_root_relation(name)):
+                    kept.append((name, flt.__class__, value))
+            inner_filters.add_filter_list(kept)
+        return inner_filters
 
     def query(  # type: ignore[override]
         self,
