@@ -65,3 +65,42 @@ def test_proxy_fix_trusts_the_forwarded_headers_only_when_enabled(app):
         assert _seen(app, client, headers) == {"addr": "203.0.113.7", "scheme": "https"}
     finally:
         app.wsgi_app = original
+
+
+def _permission_queries(app, client):
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def _count(conn, cursor, statement, *args):  # noqa: ANN001
+        if "ab_permission_view_role" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", _count)
+    try:
+        assert client.get("/workorderview/list/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", _count)
+    return len(seen)
+
+
+def test_permission_cache_spares_the_permission_query_across_requests(app, login_as):
+    from app.security import manager
+
+    client = login_as("leader1")
+    before = app.config.get("PERMISSION_CACHE_SECONDS")
+    try:
+        app.config["PERMISSION_CACHE_SECONDS"] = 0
+        assert _permission_queries(app, client) >= 1
+        assert _permission_queries(app, client) >= 1  # read again at every request
+        app.config["PERMISSION_CACHE_SECONDS"] = 30
+        manager._PERMISSIONS.clear()
+        _permission_queries(app, client)
+        assert _permission_queries(app, client) == 0  # the second request uses the cache
+    finally:
+        app.config["PERMISSION_CACHE_SECONDS"] = before
+        manager._PERMISSIONS.clear()

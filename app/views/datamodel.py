@@ -31,7 +31,8 @@ class EstimatedCount(int):
     estimated = True
 
     def __str__(self) -> str:
-        return gettext("about %(count)s", count=f"{int(self):,}")
+        number = format(int(self), ",")
+        return gettext("about %(count)s", count=number)
 
     def __html__(self) -> str:
         return str(escape(str(self)))
