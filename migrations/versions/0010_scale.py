@@ -17,15 +17,16 @@ depends_on = None
 
 
 def upgrade():
+    # Create first, drop after: MySQL keeps an index on grid_id for its foreign key.
     with op.batch_alter_table("work_order", schema=None) as batch_op:
-        batch_op.drop_index("ix_work_order_grid_state")
         batch_op.create_index("ix_work_order_grid_state_deadline", ["grid_id", "state", "deadline"], unique=False)
         batch_op.create_index("ix_work_order_station_state_deadline", ["station_id", "state", "deadline"],
                               unique=False)
+        batch_op.drop_index("ix_work_order_grid_state")
 
 
 def downgrade():
     with op.batch_alter_table("work_order", schema=None) as batch_op:
+        batch_op.create_index("ix_work_order_grid_state", ["grid_id", "state"], unique=False)
         batch_op.drop_index("ix_work_order_station_state_deadline")
         batch_op.drop_index("ix_work_order_grid_state_deadline")
-        batch_op.create_index("ix_work_order_grid_state", ["grid_id", "state"], unique=False)
