@@ -49,12 +49,32 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'gridcare.db'}"
 
 
+def _engine_options() -> dict:
+    """Connection pool per process: gunicorn workers x (DB_POOL_SIZE + DB_MAX_OVERFLOW) must
+    stay below the server's max_connections (or go through PgBouncer)."""
+    options: dict = {"pool_pre_ping": True}
+    if not _database_url().startswith("sqlite"):
+        options.update(pool_size=int(os.environ.get("DB_POOL_SIZE", "5")),
+                       max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", "5")),
+                       pool_recycle=int(os.environ.get("DB_POOL_RECYCLE", "1800")),
+                       pool_timeout=float(os.environ.get("DB_POOL_TIMEOUT", "10")))
+    return options
+
+
 class Config:
     APP_NAME = "GridCare 供电所客户服务平台"
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = _engine_options()
+    # Behind nginx (or another proxy): trust this many X-Forwarded-* hops (werkzeug ProxyFix).
+    PROXY_FIX = _bool("PROXY_FIX", False)
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "1"))
+    # List screens count exactly up to this many rows; above it (PostgreSQL) they show the
+    # planner's estimate, labelled "约 …".
+    # Keep a user's permissions in each process this long (0 = read them at every request).
+    PERMISSION_CACHE_SECONDS = float(os.environ.get("PERMISSION_CACHE_SECONDS", "0"))
+    LIST_COUNT_ESTIMATE_THRESHOLD = int(os.environ.get("LIST_COUNT_ESTIMATE_THRESHOLD", "10000"))
 
     PORT = int(os.environ.get("PORT", "8080"))
     REDIS_URL = os.environ.get("REDIS_URL", "")

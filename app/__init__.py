@@ -33,6 +33,8 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     app.config.from_object(config or Config)
     app.config.update(overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if app.config.get("PROXY_FIX"):
+        install_proxy_fix(app)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
 
     from app import translations
@@ -87,6 +89,16 @@ def _drop_menu_separators(items: list[Any]) -> None:
     items[:] = [item for item in items if item.name != "-"]
     for item in items:
         _drop_menu_separators(item.childs)
+
+
+def install_proxy_fix(app: Flask) -> None:
+    """Behind nginx: the client's address, scheme and host come from X-Forwarded-*, trusting
+    exactly PROXY_FIX_HOPS proxies (never set PROXY_FIX=1 without a proxy in front)."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    hops = int(app.config.get("PROXY_FIX_HOPS", 1))
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops,  # type: ignore[method-assign]
+                            x_port=hops, x_prefix=hops)
 
 
 def _protect_forms(app: Flask) -> None:

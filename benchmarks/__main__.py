@@ -42,7 +42,7 @@ def main() -> int:
         from app.seed import seed_organisation, seed_staff
 
         app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False,
-                         LOGIN_RATE_LIMITED=False)
+                         LOGIN_RATE_LIMITED=False, PERMISSION_CACHE_SECONDS=30)
         ctx.app = app
         with app.app_context():
             upgrade(directory=app.extensions["migrate"].directory, revision="heads")
@@ -87,7 +87,8 @@ def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
     lines = [
         "# GridCare benchmarks", "",
         f"Written by `make bench` on {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC in {seconds:.0f} s "
-        f"({'BENCH_SCALE=full' if FULL else 'small sizes; BENCH_SCALE=full for the 1M figures'}).", "",
+        f"({'BENCH_SCALE=full' if FULL else 'BENCH_CUSTOMERS/BENCH_ORDERS sizes; BENCH_SCALE=full for the 1M figures'}: "
+        f"{ctx.sizes.get('customers', 0):,} customers, {ctx.sizes.get('orders', 0):,} orders).", "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}; "
         f"Python {info['python']}; {info['postgresql']}.", "",
         "Every figure stands beside its limit, measured in the same run.", "",
@@ -102,10 +103,43 @@ def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
             limit = f"{f.limit_name}: {f.limit_value:g}" if f.limit_value is not None else ""
             lines.append(f"| {f.name} | {f.value:g} {f.unit} | {limit} | {f.verdict} | {f.note} |")
         lines.append("")
+    lines += closing_note(ctx)
     if failures:
         lines += ["## Benchmarks that failed", ""] + [f"```\n{f}\n```" for f in failures]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
+
+
+def closing_note(ctx: Context) -> list[str]:
+    """The acceptance lines of the scale issue, each quoting the figures of this run."""
+    def find(section_part: str, name_part: str):  # noqa: ANN202
+        for f in reversed(ctx.figures):  # the last (largest) measurement of a kind
+            if section_part in f.section and name_part in f.name:
+                return f
+        return None
+
+    def say(f, text: str) -> str:  # noqa: ANN001
+        if f is None:
+            return f"- {text}: not measured in this run."
+        limit = f" (limit {f.limit_name}: {f.limit_value:g})" if f.limit_value is not None else ""
+        verdict = f" — {f.verdict}" if f.verdict else ""
+        return f"- {text}: {f.value:g} {f.unit}{limit}{verdict}."
+
+    orders = ctx.sizes.get("orders", 0)
+    lines = ["## Closing note", "",
+             f"Acceptance lines of the scale issue at {orders:,} orders (this run):", ""]
+    lines.append(say(find("List screens", "first page, p95"), "team leader's order list, first page, p95"))
+    lines.append(say(find("List screens", "raw SQL p50"), "screen p50 over the same query in raw SQL"))
+    lines.append(say(find("List screens", "API page"), "API keyset page far down vs page 1 (p50)"))
+    lines.append(say(find("Intake through HTTP", "orders/s"), "intake throughput through HTTP, routing rules on"))
+    lines.append(say(find("Load test", "all requests: requests/s"), "load test, all requests"))
+    lines.append(say(find("Load test", "all requests: p95"), "load test p95"))
+    lines.append(say(find("Load test", "all requests: errors"), "load test errors"))
+    lines.append(say(find("sync", "throughput"), "sync rows/s vs the driver's bulk insert"))
+    lines.append(say(find("Targeting", "push-down"), "targeting vs hand-written SQL"))
+    lines.append(say(find("Report", ""), "report time"))
+    lines.append("- query counts of every list screen: `tests/test_list_query_counts.py` (the suite).")
+    return lines + [""]
 
 
 if __name__ == "__main__":

@@ -105,3 +105,97 @@ def machine() -> dict[str, str]:
         pass
     return {"cpu": cpu, "cores": str(os.cpu_count()), "memory": memory,
             "os": platform.platform(), "python": platform.python_version(), "postgresql": pg}
+
+
+# --- a real server: gunicorn on loopback with the production configuration ---------------
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class GunicornServer:
+    """``gunicorn -c gunicorn.conf.py benchmarks.wsgi_bench:app`` on a free loopback port, on
+    the benchmark's PostgreSQL database, rate limits in Redis (REDIS_URL)."""
+
+    def __init__(self, database_url: str, workers: int | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.workers = workers or (os.cpu_count() or 1) * 2 + 1
+        self.database_url = database_url
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "GunicornServer":
+        import sys
+        import urllib.request
+
+        env = dict(os.environ, DATABASE_URL=self.database_url, GUNICORN_BIND=f"127.0.0.1:{self.port}",
+                   GUNICORN_WORKERS=str(self.workers), GUNICORN_ACCESS_LOG="/dev/null",
+                   GUNICORN_LOG_LEVEL="warning", SCHEDULER_ENABLED="0", LOG_LEVEL="WARNING",
+                   SECRET_KEY=os.environ.get("SECRET_KEY", "benchmark-only-secret-key"),
+                   REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                   ALLOWED_HOSTS="127.0.0.1,localhost", PERMISSION_CACHE_SECONDS="30")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "benchmarks.wsgi_bench:app"],
+            cwd=ROOT_DIR, env=env)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "/_bench/bare", timeout=2).read()
+                return self
+            except OSError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("gunicorn exited while starting")
+                time.sleep(0.5)
+        raise RuntimeError("gunicorn did not answer within 120 s")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def prepare_intake(app: Any) -> str:
+    """An API key of the 12345 hotline and the 50 routing rules of the rules benchmark, active."""
+    from app.channels import apikeys
+    from app.extensions import db
+    from app.rules import store
+
+    with app.app_context():
+        plain = apikeys.create_key(db.session, "hotline_12345", name="benchmark").plain
+        if store.find_rule_set(db.session, "routing", "bench-50") is None:
+            store.save_rule_set(db.session, domain="routing", name="bench-50", rules=routing_rules(),
+                                author="bench", active=True)
+        db.session.commit()
+    return plain
+
+
+def routing_rules() -> list[dict]:
+    channels = ["hotline_12345", "three_services", "grassroots_grid", "convenience_point", "oa_demand"]
+    types = ["complaint", "consultation", "report", "urgent", "service"]
+    rules = []
+    for i in range(50):
+        conditions = [{"name": "channel", "operator": "contains", "value": channels[i % 5]},
+                      {"name": "demand_type", "operator": "contains", "value": types[(i // 5) % 5]}]
+        if i % 3 == 0:
+            conditions.append({"name": "content", "operator": "contains", "value": f"关键词{i}"})
+        actions = [{"name": "set_priority", "params": {"priority": "high"}}]
+        if i % 7 == 0:
+            actions.append({"name": "set_deadline_working_days", "params": {"days": 1 + i % 3}})
+        rules.append({"name": f"bench-{i:02d}", "conditions": {"all": conditions}, "actions": actions})
+    return rules
+
+
+def demand(n: int, tag: str) -> dict:
+    types = ["complaint", "consultation", "report", "urgent", "service"]
+    return {"external_id": f"{tag}-{n}", "demand_type": types[n % 5], "content": f"关键词{n % 50} 用户反映电压偏低",
+            "contact_name": "张先生", "phone": f"139{n % 99991:08d}",
+            "received_at": time.strftime("%Y-%m-%dT%H:%M:%S+08:00")}

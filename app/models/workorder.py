@@ -84,7 +84,9 @@ class WorkOrder(Model):
         # The screens' common filters: a team's open orders by deadline, a person's queue.
         Index("ix_work_order_team_state_deadline", "team_id", "state", "deadline"),
         Index("ix_work_order_assignee_state", "assignee_id", "state"),
-        Index("ix_work_order_grid_state", "grid_id", "state"),
+        # A grid manager's and a director's lists filtered by state, sorted by deadline (0010).
+        Index("ix_work_order_grid_state_deadline", "grid_id", "state", "deadline"),
+        Index("ix_work_order_station_state_deadline", "station_id", "state", "deadline"),
         Index("ix_work_order_station_registered", "station_id", "registered_at"),
         Index("ix_work_order_updated", "updated_at"),
     )

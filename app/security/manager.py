@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_jwt_extended import current_user as current_user_jwt
@@ -39,6 +40,10 @@ class GridCareSecurityApi(SecurityApi):
         return super().response_400(message=message)
 
 
+# user id -> (expires at, {(permission, view)}); only with PERMISSION_CACHE_SECONDS > 0
+_PERMISSIONS: dict[int, tuple[float, set]] = {}
+
+
 class GridCareSecurityManager(SecurityManager):
     security_api = GridCareSecurityApi
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
@@ -48,10 +53,27 @@ class GridCareSecurityManager(SecurityManager):
             return super()._has_view_access(user, permission_name, view_name)
         cached = g.get("_gridcare_permissions")
         if cached is None or cached[0] != getattr(user, "id", None):
-            pairs = {pair for perms in self.get_user_roles_permissions(user).values() for pair in perms}
-            cached = (getattr(user, "id", None), pairs)
+            cached = (getattr(user, "id", None), self._permission_pairs(user))
             g._gridcare_permissions = cached
         return (permission_name, view_name) in cached[1]
+
+    def _permission_pairs(self, user: Any) -> set:
+        """The user's (permission, view) pairs; kept in the process for
+        PERMISSION_CACHE_SECONDS (production: a role change then takes effect within that
+        time on every server), 0 = read at every request."""
+        ttl = float(current_app.config.get("PERMISSION_CACHE_SECONDS", 0) or 0)
+        user_id = getattr(user, "id", None)
+        now = time.monotonic()
+        if ttl > 0 and user_id is not None:
+            hit = _PERMISSIONS.get(user_id)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        pairs = {pair for perms in self.get_user_roles_permissions(user).values() for pair in perms}
+        if ttl > 0 and user_id is not None:
+            if len(_PERMISSIONS) > 50_000:
+                _PERMISSIONS.clear()
+            _PERMISSIONS[user_id] = (now + ttl, pairs)
+        return pairs
 
     def current_actor(self) -> Actor | None:
         """The actor (roles + row scope) of the signed-in user, computed once per request."""

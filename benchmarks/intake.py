@@ -1,0 +1,69 @@
+"""Intake throughput end to end through HTTP: ``POST /api/v1/intake/hotline_12345`` with an
+API key and 50 active routing rules, on gunicorn with PostgreSQL over loopback, beside a bare
+Flask endpoint answered by the same server (the ceiling)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+from benchmarks.common import Context, GunicornServer, demand, percentile, prepare_intake
+
+SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "15"))
+CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "8"))
+
+
+def _drive(url: str, headers: dict, payload, seconds: float, clients: int) -> tuple[int, int, list[float]]:
+    import requests
+
+    done, errors, latencies = [0], [0], []
+    lock = threading.Lock()
+    stop = time.perf_counter() + seconds
+
+    def client(k: int) -> None:
+        session = requests.Session()
+        n = 0
+        while time.perf_counter() < stop:
+            n += 1
+            started = time.perf_counter()
+            response = session.post(url, json=payload(k * 10_000_000 + n), headers=headers, timeout=30)
+            spent = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(spent)
+                if response.status_code in (200, 201):
+                    done[0] += 1
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return done[0], errors[0], latencies
+
+
+def run(ctx: Context) -> None:
+    key = prepare_intake(ctx.app)
+    tag = uuid.uuid4().hex[:6]
+    with GunicornServer(ctx.database_url) as server:
+        headers = {"X-API-Key": key}
+        # warm every worker (imports, rule cache, connection pool)
+        _drive(f"{server.url}/api/v1/intake/hotline_12345", headers, lambda n: demand(n, f"warm{tag}"), 2, CLIENTS)
+        _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"), 1, CLIENTS)
+        ok, errors, lat = _drive(f"{server.url}/api/v1/intake/hotline_12345", headers,
+                                 lambda n: demand(n, tag), SECONDS, CLIENTS)
+        bare_ok, bare_errors, bare_lat = _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"),
+                                                SECONDS, CLIENTS)
+    section = f"Intake through HTTP (gunicorn, {server.workers} workers, PostgreSQL, 50 routing rules)"
+    rate, bare_rate = ok / SECONDS, bare_ok / SECONDS
+    note = f"{CLIENTS} concurrent clients for {SECONDS:g} s; {ok:,} orders registered"
+    ctx.add(section, "intake orders/s (register + route + dispatch + commit)", round(rate, 1), "orders/s",
+            "bare Flask endpoint on the same server", round(bare_rate, 1),
+            verdict="pass" if errors == 0 else "FAIL", note=note)
+    ctx.add(section, "intake p95 latency", round(percentile(lat, 95), 1), "ms",
+            "bare endpoint p95", round(percentile(bare_lat, 95), 1))
+    ctx.add(section, "intake errors", errors, "", "must be", 0.0,
+            verdict="pass" if errors == 0 and bare_errors == 0 else "FAIL")

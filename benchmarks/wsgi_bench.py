@@ -1,0 +1,18 @@
+"""The WSGI app a benchmark's gunicorn serves: GridCare itself (``wsgi.app``) plus one bare
+Flask endpoint, ``/_bench/bare``, answered by the same workers without touching the database —
+the ceiling of any endpoint on that server."""
+
+from flask import jsonify, request
+
+from wsgi import app
+
+
+@app.route("/_bench/bare", methods=["GET", "POST"])
+def bare():  # type: ignore[no-untyped-def]
+    request.get_data()
+    return jsonify(id=1, state="registered")
+
+
+from app.extensions import csrf  # noqa: E402
+
+csrf.exempt(bare)
