@@ -2,6 +2,8 @@
 
     make bench                      # small sizes, a few minutes
     BENCH_SCALE=full make bench     # 1,000,000 customers and orders (an hour or more)
+    BENCH_ONLY=reports,targeting make bench   # run only these; their sections replace the
+                                              # same sections of the existing BENCHMARKS.md
 """
 
 from __future__ import annotations
@@ -54,9 +56,13 @@ def main() -> int:
             with db.engine.connect() as conn:
                 figures = seed_scale(conn, sizes["customers"], sizes["orders"], stations=50)
                 conn.commit()
-        ctx.add("Seeding (seed-scale, PostgreSQL COPY)", "customers + bills + orders + timelines",
+        partial = " (partial run: " + os.environ["BENCH_ONLY"] + ")" if os.environ.get("BENCH_ONLY") else ""
+        ctx.add("Seeding (seed-scale, PostgreSQL COPY)" + partial, "customers + bills + orders + timelines",
                 figures["seconds"], "s", note=", ".join(f"{k}={v}" for k, v in figures.items()))
+        only = {f"benchmarks.{n.strip()}" for n in os.environ.get("BENCH_ONLY", "").split(",") if n.strip()}
         for name in MODULES + OPTIONAL_MODULES:
+            if only and name not in only:
+                continue
             try:
                 module = importlib.import_module(name)
             except ModuleNotFoundError as error:
@@ -103,11 +109,39 @@ def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
             limit = f"{f.limit_name}: {f.limit_value:g}" if f.limit_value is not None else ""
             lines.append(f"| {f.name} | {f.value:g} {f.unit} | {limit} | {f.verdict} | {f.note} |")
         lines.append("")
+    if os.environ.get("BENCH_ONLY") and (ROOT / "BENCHMARKS.md").exists():
+        merged = merge_sections((ROOT / "BENCHMARKS.md").read_text(encoding="utf-8"), lines, failures)
+        (ROOT / "BENCHMARKS.md").write_text(merged, encoding="utf-8")
+        print(f"updated {ROOT / 'BENCHMARKS.md'}")
+        return
     lines += closing_note(ctx)
     if failures:
         lines += ["## Benchmarks that failed", ""] + [f"```\n{f}\n```" for f in failures]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {ROOT / 'BENCHMARKS.md'}")
+
+
+def _sections(text: str) -> tuple[str, list[tuple[str, str]]]:
+    head, *rest = text.split("\n## ")
+    return head, [(part.split("\n", 1)[0], "## " + part) for part in rest]
+
+
+def merge_sections(existing: str, new_lines: list[str], failures: list[str]) -> str:
+    """A partial run (BENCH_ONLY): its sections replace the same-named ones, the others stay,
+    and a line in the header says which sections come from which run."""
+    old_head, old = _sections(existing)
+    new_head, new = _sections("\n".join(new_lines))
+    replaced = {title for title, _ in new}
+    stamp = new_head.split("\n")[2] if len(new_head.split("\n")) > 2 else ""
+    note = (f"Sections {', '.join(sorted(replaced))} were measured by a later partial run "
+            f"(BENCH_ONLY={os.environ.get('BENCH_ONLY')}): {stamp.replace('Written by', 'written by')}")
+    body = [text for title, text in old if title not in replaced and title != "Benchmarks that failed"]
+    closing = [text for text in body if text.startswith("## Closing note")]
+    body = [text for text in body if not text.startswith("## Closing note")]
+    parts = [old_head.rstrip() + "\n\n" + note + "\n"] + body + [text for _, text in new] + closing
+    if failures:
+        parts.append("## Benchmarks that failed\n\n" + "\n".join(f"```\n{f}\n```" for f in failures))
+    return "\n".join(p.rstrip() + "\n" for p in parts)
 
 
 def closing_note(ctx: Context) -> list[str]:
