@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(ctx: Context) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="rules-bench-"))
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", GRIDCARE_INSTANCE_DIR=str(workdir))
+    # The targeting acceptance figure is over 1,000,000 customers: TARGETING_CUSTOMERS sets it
+    # apart from the harness's own seeding size.
+    customers = os.environ.get("TARGETING_CUSTOMERS") or os.environ.get("BENCH_CUSTOMERS", "50000")
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", GRIDCARE_INSTANCE_DIR=str(workdir),
+               BENCH_CUSTOMERS=customers)
     code = "import json, benchmarks.rules_bench as b; print('FIGURES ' + json.dumps(b.main()))"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=7200)
