@@ -1,6 +1,7 @@
 """The scheduler: one active process per database (a lease), the other on standby taking
-over when the first dies; every tick run exactly once; a missed run run once on return;
-a job that cannot be imported is a failed run, not a crash."""
+over when the first dies; every tick run exactly once, none missing; ticks missed while no
+scheduler was up run once on return and are counted on that run; a job that cannot be
+imported is a failed run, not a crash."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
 
 from app.jobs import runner
 from app.jobs.scheduler import LeasedScheduler, ensure_default_jobs, parse_cron
@@ -45,6 +48,24 @@ def test_the_same_tick_is_never_run_twice(app, db_session):
         "orders": 0, "warnings": 0, "notifications": 0, "mails": 0, "overdue": 0}
     assert second is None
     assert len(db_session.scalars(select(JobRun)).all()) == 1
+
+
+def test_every_tick_leaves_one_row_and_a_late_run_counts_the_ticks_it_stands_for(app, db_session):
+    _define_probe(db_session)
+    tick = dt.timedelta(seconds=2)
+    first = runner.execute(db_session, "probe", scheduled_at=NOW)
+    second = runner.execute(db_session, "probe", scheduled_at=NOW + tick)
+    assert "coalesced_ticks" not in (first.counts or {}) and "coalesced_ticks" not in (second.counts or {})
+    # The next tick fires while the previous run is still going: the scheduler records it.
+    LeasedScheduler(app, holder="host:1:a")._tick_not_run(
+        JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, "probe", "default", [NOW + 2 * tick]))
+    # No scheduler for three ticks; the one that comes back runs the latest once.
+    late = runner.execute(db_session, "probe", scheduled_at=NOW + 6 * tick)
+    assert late.outcome == "success" and late.counts["coalesced_ticks"] == 3
+    runs = _runs(db_session)
+    assert [r.outcome for r in runs] == ["success", "success", "skipped", "success"]
+    assert runs[2].error.startswith("skipped: the previous run was still going")
+    assert _every_tick_accounted(runs)
 
 
 def test_a_second_scheduler_stands_by_until_the_lease_of_the_first_expires(app, db_session):
@@ -139,11 +160,20 @@ def _wait_for(predicate, timeout: float) -> bool:  # type: ignore[no-untyped-def
     return False
 
 
+def _gaps(runs: list[JobRun]) -> list[float]:
+    return [(b.scheduled_at - a.scheduled_at).total_seconds() for a, b in zip(runs, runs[1:])]
+
+
 def _one_run_per_tick(runs: list[JobRun]) -> bool:
-    """Runs sit on the 2-second grid, one per tick.  A tick may be skipped when the machine is
-    so loaded that the previous run is still going (max_instances=1), never run twice."""
-    gaps = [(b.scheduled_at - a.scheduled_at).total_seconds() for a, b in zip(runs, runs[1:])]
-    return all(g > 0 and g % 2 == 0 for g in gaps)
+    """Consecutive rows on the 2-second grid, each tick run once: none doubled, none missing."""
+    return all(g == 2 for g in _gaps(runs)) and all(r.outcome in ("success", "running") for r in runs)
+
+
+def _every_tick_accounted(runs: list[JobRun]) -> bool:
+    """Every tick between the first and last row is a row of its own or counted on the run
+    that stands for it (coalesced while no scheduler was up): never twice, never unaccounted."""
+    return all(g > 0 and g % 2 == 0 and g / 2 - 1 == (b.counts or {}).get("coalesced_ticks", 0)
+               for g, b in zip(_gaps(runs), runs[1:]))
 
 
 def _stop(*processes: subprocess.Popen) -> None:
@@ -190,6 +220,14 @@ def test_two_scheduler_processes_run_each_tick_once_and_the_standby_takes_over(a
         assert set(holders[switch:]) == {holders[-1]} and holders[-1] != first_holder
         assert str(standby.pid) in holders[-1].split(":")[1]
         assert len({r.tick_key for r in runs}) == len(runs)
+        # Each process ran every tick of its watch once; the ticks that fell between the kill
+        # and the takeover were run once by the standby, which counts them on that run.
+        before, after = runs[:switch], runs[switch:]
+        assert all(g == 2 for g in _gaps(before)) and all(g == 2 for g in _gaps(after))
+        assert all(r.outcome == "success" for r in before[:-1] + after)
+        # the killed process's last run succeeded or, killed mid-run, was marked abandoned
+        assert before[-1].outcome == "success" or before[-1].error.startswith("abandoned")
+        assert _every_tick_accounted(runs), [(r.tick_key, r.outcome, r.counts) for r in runs]
     finally:
         _stop(one, two)
     logs = (tmp_path / "one.log").read_text() + (tmp_path / "two.log").read_text()
@@ -224,4 +262,6 @@ def test_a_job_missed_while_the_scheduler_was_down_runs_once_when_it_comes_back(
     missed = [r for r in after if r.scheduled_at <= started_scheduling]
     assert len(missed) == 1, [r.tick_key for r in runs]
     assert missed[0].started_at >= started_scheduling
-    assert _one_run_per_tick(after)
+    assert missed[0].counts["coalesced_ticks"] >= 2  # the ticks it stands for, on record
+    assert _every_tick_accounted(runs)
+    assert _one_run_per_tick(after[1:])

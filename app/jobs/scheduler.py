@@ -26,6 +26,7 @@ import threading
 import uuid
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -192,9 +193,27 @@ class LeasedScheduler:
             session.commit()
         if abandoned:
             log.warning("%s run(s) left running by a stopped scheduler marked failed", abandoned)
+        self.scheduler.add_listener(self._tick_not_run, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self.scheduler.start()
         log.info("scheduler %s is active", self.holder)
         self.reconcile(force=True)
+
+    def _tick_not_run(self, event: JobEvent) -> None:
+        """A scheduled tick that will not run still leaves its row in the run history."""
+        if event.jobstore != "default":
+            return  # "run now" requests are recorded by the runner
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            outcome, reason = RunOutcome.SKIPPED.value, "skipped: the previous run was still going"
+            times = list(getattr(event, "scheduled_run_times", None) or [])
+        else:
+            outcome, reason = RunOutcome.MISSED.value, "missed: the scheduler came back after the grace time"
+            times = [event.scheduled_run_time]
+        for scheduled_at in times:
+            log.warning("job %s tick %s not run (%s)", event.job_id, scheduled_at, outcome)
+            try:
+                runner.record_tick_not_run(self.engine, event.job_id, scheduled_at, outcome, reason)
+            except SQLAlchemyError:
+                log.exception("could not record the tick not run")
 
     def deactivate(self, reason: str) -> None:
         if self.scheduler is not None:

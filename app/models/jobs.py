@@ -37,6 +37,10 @@ class RunOutcome(LabeledEnum):
     RUNNING = ("running", "Running")
     SUCCESS = ("success", "Succeeded")
     FAILED = ("failed", "Failed")
+    # A tick not run: the previous run was still going (one instance per job) …
+    SKIPPED = ("skipped", "Skipped: previous run still going")
+    # … or the scheduler came back later than the job's misfire grace time.
+    MISSED = ("missed", "Missed: later than the grace time")
 
 
 class JobDefinition(Model):
