@@ -1,8 +1,6 @@
 """Recurring internal tasks through the scheduler: a weekly task template produces exactly one
 occurrence for the week across a scheduler failover and a restart — none missing, none
-doubled.  The templates come from the channels issue (``app.channels.tasks``); until that
-module is installed this test is skipped (and the job's runs fail with an import error,
-see test_jobs_scheduler)."""
+doubled.  The templates are the channels' (``app.channels.tasks``)."""
 
 from __future__ import annotations
 
@@ -15,7 +13,6 @@ from sqlalchemy import func, select
 from tests.conftest import TEST_DB
 from tests.test_jobs_scheduler import LEASE, _scheduler_process, _stop, _wait_for
 
-tasks = pytest.importorskip("app.channels.tasks", reason="task templates come from the channels branch")
 pytestmark = pytest.mark.skipif(TEST_DB != "postgresql", reason="scheduler processes are tested on PostgreSQL")
 
 
