@@ -62,8 +62,10 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         appbuilder.indexview = GridCareIndexView
         appbuilder.init_app(app, db.session)
         from app import api, views
+        from app.views import navbar
 
         views.register(appbuilder)
+        navbar.register(app)
         api.register(appbuilder)
         appbuilder.post_init()
         _drop_menu_separators(appbuilder.menu.menu)

@@ -98,9 +98,9 @@ def test_permission_cache_spares_the_permission_query_across_requests(app, login
         assert _permission_queries(app, client) >= 1
         assert _permission_queries(app, client) >= 1  # read again at every request
         app.config["PERMISSION_CACHE_SECONDS"] = 30
-        manager._PERMISSIONS.clear()
+        manager._PER_USER.clear()
         _permission_queries(app, client)
         assert _permission_queries(app, client) == 0  # the second request uses the cache
     finally:
         app.config["PERMISSION_CACHE_SECONDS"] = before
-        manager._PERMISSIONS.clear()
+        manager._PER_USER.clear()

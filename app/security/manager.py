@@ -40,8 +40,28 @@ class GridCareSecurityApi(SecurityApi):
         return super().response_400(message=message)
 
 
-# user id -> (expires at, {(permission, view)}); only with PERMISSION_CACHE_SECONDS > 0
-_PERMISSIONS: dict[int, tuple[float, set]] = {}
+# (kind, user id, …) -> (expires at, value); only with PERMISSION_CACHE_SECONDS > 0
+_PER_USER: dict[tuple, tuple[float, Any]] = {}
+
+
+def per_user(key: tuple, compute: Any) -> Any:
+    """What a user's screens read on every request and what changes only when an
+    administrator edits roles or the organisation — permissions, row scope, the menu, the
+    filter drop-downs — kept in the process for PERMISSION_CACHE_SECONDS (production: such a
+    change takes effect within that time on every server); 0 = computed at every request.
+    ``key`` starts with what is cached and the user id."""
+    ttl = float(current_app.config.get("PERMISSION_CACHE_SECONDS", 0) or 0)
+    if ttl <= 0 or key[1] is None:
+        return compute()
+    now = time.monotonic()
+    hit = _PER_USER.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    if len(_PER_USER) > 200_000:
+        _PER_USER.clear()
+    _PER_USER[key] = (now + ttl, value)
+    return value
 
 
 class GridCareSecurityManager(SecurityManager):
@@ -58,22 +78,9 @@ class GridCareSecurityManager(SecurityManager):
         return (permission_name, view_name) in cached[1]
 
     def _permission_pairs(self, user: Any) -> set:
-        """The user's (permission, view) pairs; kept in the process for
-        PERMISSION_CACHE_SECONDS (production: a role change then takes effect within that
-        time on every server), 0 = read at every request."""
-        ttl = float(current_app.config.get("PERMISSION_CACHE_SECONDS", 0) or 0)
-        user_id = getattr(user, "id", None)
-        now = time.monotonic()
-        if ttl > 0 and user_id is not None:
-            hit = _PERMISSIONS.get(user_id)
-            if hit is not None and hit[0] > now:
-                return hit[1]
-        pairs = {pair for perms in self.get_user_roles_permissions(user).values() for pair in perms}
-        if ttl > 0 and user_id is not None:
-            if len(_PERMISSIONS) > 50_000:
-                _PERMISSIONS.clear()
-            _PERMISSIONS[user_id] = (now + ttl, pairs)
-        return pairs
+        """The user's (permission, view) pairs (see ``per_user``)."""
+        return per_user(("permissions", getattr(user, "id", None)), lambda: {
+            pair for perms in self.get_user_roles_permissions(user).values() for pair in perms})
 
     def current_actor(self) -> Actor | None:
         """The actor (roles + row scope) of the signed-in user, computed once per request."""
@@ -83,7 +90,7 @@ class GridCareSecurityManager(SecurityManager):
         cached = g.get("_gridcare_actor")
         if cached is not None and cached.user_id == user.id:
             return cached
-        sees = self.has_access("can_view", "PersonalData")
-        actor = actor_for_user(self.session, user, sees_personal_data=sees)
+        actor = per_user(("actor", user.id), lambda: actor_for_user(
+            self.session, user, sees_personal_data=self.has_access("can_view", "PersonalData")))
         g._gridcare_actor = actor
         return actor

@@ -2,15 +2,15 @@
 
 - The related records a list shows are loaded in one extra query per relationship (never one
   per row), whatever the page size.
-- The record count is exact when it is cheap and estimated when it is not: on PostgreSQL the
-  planner's row estimate (``EXPLAIN (FORMAT JSON)``) is read first; below
-  ``LIST_COUNT_ESTIMATE_THRESHOLD`` rows the list counts exactly, above it a count capped at
-  the threshold confirms the list really is that long and the page shows the estimate,
-  labelled "约 1,234,000" (:class:`EstimatedCount`). Other databases always count exactly.
+- The record count is exact when it is cheap and estimated when it is not: one count capped
+  at ``LIST_COUNT_ESTIMATE_THRESHOLD`` rows is exact for shorter lists; for longer ones
+  PostgreSQL's planner estimate (``EXPLAIN (FORMAT JSON)``) is shown, labelled
+  "约 1,234,000" (:class:`EstimatedCount`). Other databases then count exactly.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, Optional, Sequence, Tuple
 
@@ -81,6 +81,7 @@ class EagerInterface(SQLAInterface):
         outer_default_load: bool = False,
     ) -> Tuple[int, list[Any]]:
         query = self.session.query(self.obj)
+        localise_datetime_filters(self, filters)
         count = self.list_count(query, filters, select_columns)
         query = self.apply_all(query, filters, order_column, order_direction, page, page_size,
                                select_columns, outer_default_load)
@@ -91,28 +92,62 @@ class EagerInterface(SQLAInterface):
     # --- counts ----------------------------------------------------------------------------
     def list_count(self, query: Any, filters: Any, select_columns: Any) -> int:
         threshold = _threshold()
-        if threshold <= 0 or self.session.get_bind().dialect.name != "postgresql":
+        if threshold <= 0:
             return self.query_count(query, filters, select_columns)
         filtered = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
-        estimate = self._planner_estimate(filtered)
-        if estimate is None or estimate <= threshold:
-            return filtered.order_by(None).count()
-        # The estimate says "long": confirm with a count that stops after threshold + 1 rows
-        # (an index scan of a few thousand entries), so a bad estimate never hides a short list.
-        capped = filtered.order_by(None).with_entities(*self.obj.__mapper__.primary_key).limit(threshold + 1).subquery()
-        exact = self.session.scalar(select(func.count()).select_from(capped))
-        if exact <= threshold:
-            return int(exact)
-        return EstimatedCount(max(estimate, threshold + 1))
+        return count_rows(self.session, filtered.with_entities(*self.obj.__mapper__.primary_key), threshold)
 
-    def _planner_estimate(self, query: Any) -> Optional[int]:
-        statement = query.order_by(None).statement
-        connection = self.session.connection()
-        compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
-        rows = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string,
-                                          compiled.params).scalar()
-        plan = rows if isinstance(rows, list) else json.loads(rows)
-        return int(plan[0]["Plan"]["Plan Rows"])
+
+def localise_datetime_filters(datamodel: Any, filters: Optional[Filters]) -> None:
+    """A time typed into a filter ("2026-11-01" or "2026-11-01 08:00") is station time
+    (Asia/Shanghai); the columns hold aware UTC times.  Values that are not times are a
+    400 naming the column, not a silently ignored filter."""
+    from dateutil import parser
+    from flask import abort
+
+    from app.workflow.calendar import LOCAL_TZ
+
+    if not filters:
+        return
+    for index, (flt, values) in enumerate(zip(filters.filters, filters.values)):
+        if not datamodel.is_datetime(flt.column_name):
+            continue
+        localised = []
+        for value in values if isinstance(values, list) else [values]:
+            if isinstance(value, str):
+                try:
+                    value = parser.isoparse(value) if "T" in value else parser.parse(value)
+                except (ValueError, OverflowError):
+                    abort(400, description=gettext("%(column)s: %(value)s is not a date or time.",
+                                                   column=flt.column_name, value=value[:40]))
+            if isinstance(value, dt.datetime) and value.tzinfo is None:
+                value = value.replace(tzinfo=LOCAL_TZ)
+            localised.append(value)
+        filters.values[index] = localised if isinstance(values, list) else localised[0]
+
+
+def count_rows(session: Any, query: Any, threshold: int) -> int:
+    """The number of rows of ``query`` (a Query of primary keys): exact up to ``threshold``
+    rows, counted by one query that stops after ``threshold + 1`` rows (an index scan of a few
+    thousand entries); beyond it PostgreSQL's planner estimate, as :class:`EstimatedCount`.
+    Other databases count exactly beyond the threshold."""
+    query = query.order_by(None)
+    if threshold <= 0:
+        return int(session.scalar(select(func.count()).select_from(query.subquery())))
+    capped = session.scalar(select(func.count()).select_from(query.limit(threshold + 1).subquery()))
+    if capped <= threshold:
+        return int(capped)
+    if session.get_bind().dialect.name != "postgresql":
+        return int(session.scalar(select(func.count()).select_from(query.subquery())))
+    return EstimatedCount(max(_planner_estimate(session, query), threshold + 1))
+
+
+def _planner_estimate(session: Any, query: Any) -> int:
+    connection = session.connection()
+    compiled = query.statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    rows = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + compiled.string, compiled.params).scalar()
+    plan = rows if isinstance(rows, list) else json.loads(rows)
+    return int(plan[0]["Plan"]["Plan Rows"])
 
 
 def _threshold() -> int:

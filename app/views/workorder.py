@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, request, url_for
+from urllib.parse import urlencode
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
+from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
+from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
 from app.extensions import db
@@ -28,6 +32,9 @@ from app.models.workorder import (
     SupervisionLevel,
     WorkOrder,
 )
+from app.security.manager import per_user
+from app.views import order_list
+from app.views.datamodel import EstimatedCount
 from app.views.common import (
     GridCareModelView,
     GridRowScopeFilter,
@@ -152,6 +159,40 @@ class WorkOrderView(GridCareModelView):
         "external_id": _l("External ID"), "parent": _l("Parent order"),
         "reopened_from": _l("Reopened from"), "version": _l("Version"),
     }
+
+    # --- the list: built for province scale (app/views/order_list.py) ---------------------
+    @expose("/list/")
+    @has_access
+    def list(self) -> Any:
+        empty = [key for key, value in request.args.items(multi=True) if key.startswith("_flt_") and not value]
+        if empty:  # a filter field left blank: the same list without it
+            kept = [(k, v) for k, v in request.args.items(multi=True) if not (k.startswith("_flt_") and not v)]
+            return redirect(request.path + ("?" + urlencode(kept) if kept else ""))
+        self.update_redirect()
+        self._refuse_masked_search()
+        actor = current_actor()
+        if actor is None:
+            abort(403)
+        threshold = int(current_app.config.get("LIST_COUNT_ESTIMATE_THRESHOLD", 10000) or 0)
+        try:
+            listing = order_list.build(self, actor, db.session, threshold)
+        except (ValueError, ApplyFilterException, StatementError) as error:
+            db.session.rollback()
+            abort(400, description=gettext("A filter of this list has a value it cannot use: %(error)s",
+                                           error=str(getattr(error, "orig", None) or error).splitlines()[0][:200]))
+        grids, staff = per_user(("order-filter-options", actor.user_id),
+                                lambda: order_list.filter_options(db.session, actor))
+        sm = self.appbuilder.sm
+        return self.render_template(
+            "workorder/list.html", title=self.list_title, listing=listing, grids=grids, staff=staff,
+            labels={name: str(self.label_columns[name]) for name in order_list.LABELLED},
+            enum_filters=[(name, list(order_list.enum_labels()[name].items())) for name in order_list.BAR_ENUMS],
+            bar_keys=set(listing.bar), page_sizes=order_list.PAGE_SIZES,
+            estimated=isinstance(listing.count, EstimatedCount),
+            count_label=str(listing.count) if isinstance(listing.count, EstimatedCount) else f"{listing.count:,}",
+            can_add=sm.has_access("can_add", self.class_permission_name),
+            can_bulk=sm.has_access("can_bulk_dispatch", self.class_permission_name),
+        )
 
     # --- registration goes through the workflow service --------------------------------
     def _add(self) -> Any:

@@ -1,0 +1,238 @@
+"""The work-order list screen, built for province scale.
+
+Flask-AppBuilder's generated list loads whole ORM rows, renders a generic search widget with
+every searchable column and runs the filter drop-downs' queries on every page (~80 ms per
+page, most of it outside the database).  This screen keeps FAB's URL arguments — filters
+``_flt_<n>_<column>``, order ``_oc_/_od_WorkOrderView``, ``page_`` / ``psize_WorkOrderView``
+— so bookmarks and the dashboard's links keep working, and:
+
+- selects only the listed columns, with grid and assignee names joined in the same query;
+- counts with one capped query (exact up to ``LIST_COUNT_ESTIMATE_THRESHOLD`` rows, then the
+  planner's estimate, labelled "about …");
+- renders a filter bar of the fields people filter by (state, priority, channel, demand
+  type, grid, assignee, number, contact) plus chips for any other active filter;
+- reads the viewer's grids and colleagues for the drop-downs once per
+  ``PERMISSION_CACHE_SECONDS`` (see ``app.security.manager``).
+
+The number of queries does not depend on the page size (``tests/test_list_query_counts.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import abort, request, url_for
+from flask_appbuilder.models.filters import Filters
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import get_locale, gettext
+from sqlalchemy import select
+
+from app.models.base import utcnow
+from app.models.org import Grid, StaffProfile
+from app.models.workorder import (
+    OPEN_STATES,
+    Channel,
+    DemandType,
+    OrderState,
+    Priority,
+    SupervisionLevel,
+    WorkOrder,
+)
+from app.security.masking import masked
+from app.views.datamodel import count_rows, localise_datetime_filters
+from app.workflow.actor import Actor
+from app.workflow.calendar import LOCAL_TZ
+
+VIEW = "WorkOrderView"
+PAGE_SIZES = (25, 50, 100)
+ENUMS = {
+    "channel": Channel, "demand_type": DemandType, "state": OrderState,
+    "priority": Priority, "supervision_level": SupervisionLevel,
+}
+BAR_ENUMS = ("state", "priority", "channel", "demand_type")
+LABELLED = ("number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee", "state",
+            "priority", "deadline", "supervision_level")
+# FAB's index of the "equal to" filter of a string column (starts with, ends with,
+# contains, equal, …), of "contains", and of "relation" for a many-to-one column.
+EQUAL, CONTAINS, RELATION = 3, 2, 0
+_FILTER_ARG = re.compile(r"^_flt_(\d)_(\w+)$")
+
+
+@dataclass
+class Listing:
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    count: int
+    page: int
+    page_size: int
+    order_column: str
+    order_direction: str
+    chips: list[dict[str, str]] = field(default_factory=list)
+    bar: dict[str, str] = field(default_factory=dict)
+    grids: list[tuple[int, str]] = field(default_factory=list)
+    staff: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-int(self.count) // self.page_size))
+
+    def url(self, **changes: Any) -> str:
+        """This list's URL with some arguments changed (None removes one)."""
+        args = [(k, v) for k, v in request.args.items(multi=True) if k not in changes]
+        for key, value in changes.items():
+            if value is None:
+                continue
+            for one in value if isinstance(value, (list, tuple)) else [value]:
+                args.append((key, one))
+        return request.path + ("?" + urlencode(args) if args else "")
+
+    def sort_url(self, column: str) -> str:
+        direction = "desc" if column == self.order_column and self.order_direction == "asc" else "asc"
+        return self.url(**{f"_oc_{VIEW}": column, f"_od_{VIEW}": direction, f"page_{VIEW}": None})
+
+    def page_url(self, page: int) -> str:
+        return self.url(**{f"page_{VIEW}": page})
+
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        abort(400, description=gettext("%(name)s must be a whole number.", name=name))
+
+
+def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
+    """The page the request asks for: filters, order, page; 400 on malformed arguments."""
+    columns = list(view.list_columns)
+    filters = view._filters
+    get_filter_args(filters)
+    localise_datetime_filters(view.datamodel, filters)
+    joined = _joined(filters, view._base_filters)
+
+    order_column, order_direction = view.base_order
+    requested = request.args.get(f"_oc_{VIEW}")
+    if requested:
+        direction = request.args.get(f"_od_{VIEW}", "asc")
+        if requested not in columns or direction not in ("asc", "desc"):
+            abort(400, description=gettext("This list cannot be sorted by %(column)s.", column=requested))
+        order_column, order_direction = requested, direction
+    page_size = _int_arg(f"psize_{VIEW}", view.page_size)
+    if page_size not in PAGE_SIZES:
+        page_size = min(PAGE_SIZES, key=lambda size: abs(size - page_size))
+    page = max(0, _int_arg(f"page_{VIEW}", 0))
+
+    grid, assignee = Grid, StaffProfile  # joined once each: no alias needed
+    counted = view.datamodel.apply_filters(session.query(WorkOrder.id), joined)
+    count = count_rows(session, counted, threshold)
+    sort_keys = {"grid": grid.name, "assignee": assignee.name}
+    sort = sort_keys.get(order_column, getattr(WorkOrder, order_column))
+    sort = sort.desc() if order_direction == "desc" else sort.asc()
+    tie = WorkOrder.id.desc() if order_direction == "desc" else WorkOrder.id.asc()
+    plain = [c for c in columns if c not in ("grid", "assignee")]
+    query = (session.query(WorkOrder.id, *(getattr(WorkOrder, c) for c in plain),
+                           grid.name.label("grid"), assignee.name.label("assignee"))
+             .select_from(WorkOrder)
+             .outerjoin(grid, grid.id == WorkOrder.grid_id)
+             .outerjoin(assignee, assignee.id == WorkOrder.assignee_id))
+    query = view.datamodel.apply_filters(query, joined)
+    records = query.order_by(sort, tie).limit(page_size).offset(page * page_size).all()
+
+    labels = enum_labels()
+    now = utcnow()
+    show = url_for(f"{VIEW}.show", pk=0)[:-1]
+    rows = []
+    for record in records:
+        row = dict(record._mapping)
+        row["url"] = f"{show}{record.id}"
+        for name, mapping in labels.items():
+            if name in row and row[name] is not None:
+                row[name] = mapping.get(row[name], row[name])
+        if "phone" in row:
+            row["phone"] = masked("phone", row["phone"], actor.sees_personal_data)
+        deadline = record.deadline if "deadline" in columns else None
+        row["overdue"] = bool(deadline and deadline < now and record.state in OPEN_STATES)
+        row["deadline"] = _local(deadline)
+        rows.append(row)
+    listing = Listing(columns=columns, rows=rows, count=count, page=page, page_size=page_size,
+                      order_column=order_column, order_direction=order_direction)
+    _describe_filters(view, listing)
+    return listing
+
+
+def _joined(filters: Filters, base: Filters) -> Filters:
+    """FAB's ``get_joined_filters`` without re-converting every column of the model into
+    filter objects (a millisecond and a half per page)."""
+    joined = Filters.__new__(Filters)
+    joined.filter_converter, joined.datamodel = filters.filter_converter, filters.datamodel
+    joined.search_columns, joined._search_filters, joined._all_filters = [], {}, filters._all_filters
+    joined.filters, joined.values = filters.filters + base.filters, filters.values + base.values
+    return joined
+
+
+_ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {}
+
+
+def enum_labels() -> dict[str, dict[str, str]]:
+    """{column: {value: label}} in the viewer's language (computed once per language)."""
+    locale = str(get_locale())
+    if locale not in _ENUM_LABELS:
+        _ENUM_LABELS[locale] = {name: {m.value: gettext(m.label) for m in enum} for name, enum in ENUMS.items()}
+    return _ENUM_LABELS[locale]
+
+
+def _local(value: dt.datetime | None) -> str:
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _describe_filters(view: Any, listing: Listing) -> None:
+    """The filter bar's current values, and a chip (with a remove link) for every other one."""
+    bar_keys = {f"_flt_{EQUAL}_{name}" for name in ("state", "priority", "channel", "demand_type")}
+    bar_keys |= {f"_flt_{RELATION}_grid", f"_flt_{RELATION}_assignee",
+                 f"_flt_{CONTAINS}_number", f"_flt_{CONTAINS}_contact_name"}
+    search_filters = view._filters.get_search_filters()
+    for key in request.args:
+        match = _FILTER_ARG.match(key)
+        if not match:
+            continue
+        index, column = int(match.group(1)), match.group(2)
+        if key in bar_keys:
+            listing.bar[key] = request.args.get(key, "")
+            continue
+        choices = search_filters.get(column) or []
+        if index >= len(choices):
+            continue
+        values = request.args.getlist(key)
+        enum = ENUMS.get(column)
+        shown = [enum.label_of(v) if enum else v for v in values]
+        listing.chips.append({
+            "label": str(view.label_columns.get(column, column)),
+            "operator": str(choices[index].name),
+            "value": ", ".join(shown),
+            "remove": listing.url(**{key: None, f"page_{VIEW}": None}),
+        })
+
+
+MAX_OPTIONS = 500
+
+
+def filter_options(session: Any, actor: Actor) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The grids and colleagues the viewer may filter by (their scope, not the province).
+    A drop-down longer than MAX_OPTIONS (a province administrator's) is left out: such a
+    viewer filters from the dashboard's links or by URL."""
+    def options(query: Any) -> list[tuple[int, str]]:
+        rows = [(row[0], row[1]) for row in session.execute(query.limit(MAX_OPTIONS + 1))]
+        return rows if len(rows) <= MAX_OPTIONS else []
+
+    grids = options(select(Grid.id, Grid.name).where(actor.grid_clause(Grid.id, Grid.station_id))
+                    .order_by(Grid.code))
+    staff_query = select(StaffProfile.id, StaffProfile.name)
+    if not actor.is_admin:
+        staff_query = staff_query.where(StaffProfile.station_id == actor.station_id)
+    return grids, options(staff_query.order_by(StaffProfile.name))
