@@ -48,7 +48,8 @@ from app.workflow.actor import Actor
 from app.workflow.calendar import LOCAL_TZ
 
 VIEW = "WorkOrderView"
-PAGE_SIZES = (25, 50, 100)
+PAGE_SIZES = (25, 50, 100)  # offered under the list; any size up to MAX_PAGE_SIZE is taken
+MAX_PAGE_SIZE = 100
 ENUMS = {
     "channel": Channel, "demand_type": DemandType, "state": OrderState,
     "priority": Priority, "supervision_level": SupervisionLevel,
@@ -124,8 +125,7 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
             abort(400, description=gettext("This list cannot be sorted by %(column)s.", column=requested))
         order_column, order_direction = requested, direction
     page_size = _int_arg(f"psize_{VIEW}", view.page_size)
-    if page_size not in PAGE_SIZES:
-        page_size = min(PAGE_SIZES, key=lambda size: abs(size - page_size))
+    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
     page = max(0, _int_arg(f"page_{VIEW}", 0))
 
     grid, assignee = Grid, StaffProfile  # joined once each: no alias needed
