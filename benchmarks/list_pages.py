@@ -26,7 +26,6 @@ def run(ctx: Context) -> None:
     url = "/workorderview/list/?_flt_3_state=accepted&_oc_WorkOrderView=deadline&_od_WorkOrderView=asc"
     assert client.get(url).status_code == 200
     statements = _statements_of(app, lambda: client.get(url))
-    screen = timed(lambda: client.get(url), repeat=60, warmup=5)
 
     raw_url = ctx.database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(raw_url) as conn:
@@ -34,13 +33,25 @@ def run(ctx: Context) -> None:
             for statement, parameters in statements:
                 conn.execute(statement, parameters).fetchall()
 
-        raw_samples = timed(raw, repeat=60, warmup=5)
+        # Alternate the two, so that both see the same machine (it is shared, and drifts).
+        screen, raw_samples = [], []
+        for _ in range(5):
+            client.get(url), raw()
+        for _ in range(100):
+            screen += timed(lambda: client.get(url), repeat=1, warmup=0)
+            raw_samples += timed(raw, repeat=1, warmup=0)
+        # For the record: the statements alone in a tight loop, the database's caches hot.
+        raw_alone = timed(raw, repeat=60, warmup=5)
 
     orders = ctx.sizes.get("orders", 0)
     section = f"List screens at {orders:,} orders (PostgreSQL)"
     ctx.add(section, "team leader's order list, first page, p50", round(median(screen), 1), "ms",
             f"the page's {len(statements)} statements in raw SQL (user, count, page), p50",
             round(median(raw_samples), 2))
+    ctx.add(section, "the page's statements in raw SQL alone in a tight loop, p50",
+            round(median(raw_alone), 2), "ms", "screen p50", round(median(screen), 1),
+            note="not the limit: no other work between the runs keeps every cache hot; the limit above "
+                 "alternates screen and raw SQL sample by sample")
     p95 = percentile(screen, 95)
     ctx.add(section, "team leader's order list, first page, p95", round(p95, 1), "ms",
             "target", 200.0, verdict="pass" if p95 < 200 else "FAIL")
