@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models.announcement import Announcement, AnnouncementAttachment, AnnouncementRead, announcement_station
 from app.models.base import utcnow
 from app.security.manager import current_staff_user
-from app.views.common import GridCareModelView, ScopeFilter, StationRowScopeFilter, current_actor
+from app.views.common import GridCareModelView, ScopeFilter, StationRowScopeFilter, committed, current_actor
 from app.views.jobs import _check_csrf
 from app.views.workorder import local_time
 from app.workflow.errors import DomainError
@@ -110,14 +110,10 @@ class AnnouncementView(GridCareModelView):
         upload = request.files.get("file")
         if item is None or upload is None:
             abort(400)
-        try:
+        with committed() as outcome:
             service.store_attachment(db.session, item, upload.filename or "", upload.read(),
                                      upload.mimetype, current_app.config["DOCUMENT_DIR"])
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
+        if outcome.ok:
             flash(gettext("Attachment added"), "success")
         return redirect(url_for("AnnouncementView.show", pk=pk))
 

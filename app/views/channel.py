@@ -32,6 +32,7 @@ from app.views.common import (
     GridRowScopeFilter,
     OrderScopeFilter,
     StationScopeFilter,
+    committed,
     current_actor,
     label_formatter,
     mask_formatter,
@@ -65,15 +66,11 @@ class ChannelApiKeyView(GridCareModelView):
         plain, key = None, None
         if request.method == "POST":
             actor = current_actor()
-            try:
+            with committed() as outcome:
                 new = apikeys.create_key(db.session, request.form.get("channel", ""),
                                          request.form.get("name"), actor.user_id if actor else None,
                                          station_code=request.form.get("station") or None)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "danger")
-            else:
+            if outcome.ok:
                 plain, key = new.plain, new.key
         from app.models.org import Station
 
@@ -274,7 +271,7 @@ class CityCallView(BaseView):
         form = read_form(["place", "demand_type", *[f[0] for f in _PERSON_FIELDS]])
         errors: dict[str, str] = {}
         if request.method == "POST":
-            try:
+            with committed() as outcome:
                 grid_id = int(form["place"]) if form["place"].isdigit() else None
                 if grid_id not in {g.id for g in grids}:
                     abort(403)
@@ -286,11 +283,8 @@ class CityCallView(BaseView):
                     contact_name=form["contact_name"] or None, phone=form["phone"] or None,
                     address=form["address"] or None, customer_no=form["customer_no"] or None,
                     grid_id=None if form["customer_no"] else grid_id)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                errors[error.field or "content"] = error.message
-                flash(error.message, "danger")
+            if outcome.error is not None:
+                errors[outcome.error.field or "content"] = outcome.error.message
             else:
                 flash(gettext("Registered as %(number)s", number=order.number), "success")
                 return redirect(url_for("WorkOrderView.show", pk=order.id))

@@ -38,6 +38,7 @@ from app.views.common import (
     GridScopeFilter,
     ScopeFilter,
     StationScopeFilter,
+    committed,
     current_actor,
     label_formatter,
     mask_formatter,
@@ -45,7 +46,7 @@ from app.views.common import (
 from app.views.workorder import local_time
 from app.workflow import service
 from app.workflow.actor import ADMIN, Actor
-from app.workflow.errors import DomainError, InvalidInput
+from app.workflow.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -234,18 +235,15 @@ class CommunityResidentView(GridCareModelView):
         if request.method == "POST":
             kind = request.form.get("kind", "")
             raw = request.form.get("points", "")
-            try:
+            with committed() as outcome:
                 if not raw.strip().isdigit():
                     raise InvalidInput(gettext("points must be a positive whole number"), field="points")
                 if kind == CommunityPointKind.REDEMPTION.value:
                     community.redeem(db.session, actor, resident.id, int(raw), request.form.get("reason", ""))
                 else:
                     community.earn(db.session, actor, resident.id, int(raw), request.form.get("reason", ""), kind)
-                db.session.commit()
+            if outcome.ok:
                 flash(gettext("Recorded"), "success")
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "danger")
             return redirect(url_for("CommunityResidentView.points", pk=pk))
         entries = db.session.scalars(select(CommunityPointEntry).where(CommunityPointEntry.resident_id == pk)
                                      .order_by(CommunityPointEntry.id.desc()).limit(200)).all()
@@ -273,13 +271,10 @@ class BranchRegistrationView(BaseView):
             if place_id not in {p.id for p in places}:
                 flash(gettext("Choose one of the places listed."), "danger")
             else:
-                try:
+                with committed() as outcome:
                     order = register(actor, place_id, form)
-                    db.session.commit()
-                except DomainError as error:
-                    db.session.rollback()
-                    errors[error.field or "content"] = error.message
-                    flash(error.message, "danger")
+                if outcome.error is not None:
+                    errors[outcome.error.field or "content"] = outcome.error.message
                 else:
                     flash(gettext("Registered as %(number)s", number=order.number), "success")
                     return redirect(url_for("WorkOrderView.show", pk=order.id))
@@ -355,12 +350,10 @@ class PublicRequestView(BaseView):
                 log.info("public request dropped by the honeypot from %s", request.remote_addr)
                 return self.render_template("channel/public_request.html", done=True, number=None,
                                             fields=_PUBLIC_FIELDS, form={}, errors={}, stations=stations)
-            try:
+            with committed(flash_error=False) as outcome:
                 order = self._register(form, stations)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                errors[error.field or "content"] = error.message
+            if outcome.error is not None:
+                errors[outcome.error.field or "content"] = outcome.error.message
             else:
                 return self.render_template("channel/public_request.html", done=True,
                                             number=order.number, fields=_PUBLIC_FIELDS, form={},

@@ -4,7 +4,9 @@ and the refusal of searches on fields the viewer may only see masked."""
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 from flask import abort, flash
 from flask import request
@@ -13,13 +15,54 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext
 from sqlalchemy import false
 
-from app.extensions import appbuilder
+from app.extensions import appbuilder, db
 from app.security.masking import PERSONAL_FIELDS, masked
 from app.workflow.actor import Actor
+from app.workflow.errors import DomainError, OutOfScope
 
 
 def current_actor() -> Actor | None:
     return appbuilder.sm.current_actor()
+
+
+@dataclass
+class Outcome:
+    """What became of a ``committed`` block: ``error`` is the domain error refused, if any."""
+
+    error: DomainError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@contextmanager
+def committed(*, out_of_scope_404: bool = False, flash_error: bool = True) -> Iterator[Outcome]:
+    """Run a screen's call of a domain service and commit it.  On a ``DomainError`` the
+    session is rolled back, its message flashed ("danger") and kept in ``outcome.error``;
+    with ``out_of_scope_404`` an ``OutOfScope`` answers 404 instead, so a record outside
+    the viewer's scope looks like one that does not exist.  The caller decides what follows
+    (a success message when ``outcome.ok``, the redirect)::
+
+        with committed(out_of_scope_404=True) as outcome:
+            service.do_something(db.session, actor, pk)
+        if outcome.ok:
+            flash(gettext("Saved"), "success")
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+        db.session.commit()
+    except OutOfScope as error:
+        db.session.rollback()
+        if out_of_scope_404:
+            abort(404)
+        outcome.error = error
+    except DomainError as error:
+        db.session.rollback()
+        outcome.error = error
+    if outcome.error is not None and flash_error:
+        flash(outcome.error.message, "danger")
 
 
 class ScopeFilter(BaseFilter):

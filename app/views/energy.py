@@ -27,6 +27,7 @@ from app.views.common import (
     GridCareModelView,
     ScopeFilter,
     StationScopeFilter,
+    committed,
     current_actor,
     label_formatter,
     mask_formatter,
@@ -114,16 +115,10 @@ class EnergyServicesView(BaseView):
         _check_csrf()
         actor = current_actor()
         assert actor is not None
-        try:
+        with committed(out_of_scope_404=True) as outcome:
             order = register_energy_service(db.session, actor, pk, request.form.get("content", ""),
                                             request.form.get("intention") or None)
-            db.session.commit()
-        except OutOfScope:
-            db.session.rollback()
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
+        if not outcome.ok:
             return redirect(url_for("EnergyServicesView.customer_analysis", pk=pk))
         flash(gettext("Registered as %(number)s", number=order.number), "success")
         return redirect(url_for("WorkOrderView.show", pk=order.id))
@@ -302,14 +297,10 @@ class PushCampaignView(GridCareModelView):
             actor = current_actor()
             assert actor is not None
             criteria = {key: form[key].data for key in (*customers.CRITERIA, "rule_set") if form[key].data}
-            try:
+            with committed() as outcome:
                 campaign = push.create_campaign(db.session, actor, name=form.name.data or "",
                                                 template=form.template.data or "", criteria=criteria)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "danger")
-            else:
+            if outcome.ok:
                 flash(gettext("Saved"), "success")
                 return redirect(url_for("PushCampaignView.show", pk=campaign.id))
         return self._get_add_widget(form=form)

@@ -37,11 +37,12 @@ from app.views.common import (
     GridCareModelView,
     GridRowScopeFilter,
     ScopeFilter,
+    committed,
     current_actor,
     label_formatter,
 )
 from app.views.workorder import local_time
-from app.workflow.errors import DomainError, OutOfScope
+from app.workflow.errors import DomainError
 
 _LABELS = {
     "customer": _l("Customer"), "grid": _l("Grid"), "staff_name": _l("Staff"),
@@ -130,7 +131,7 @@ class CustomerServiceView(BaseView):
         actor = current_actor()
         assert actor is not None
         form = request.form
-        try:
+        with committed(out_of_scope_404=True) as outcome:
             store = current_store()
             photos = read_uploads(request.files.getlist("photos"), store)
             service.register_visit(
@@ -140,14 +141,7 @@ class CustomerServiceView(BaseView):
                 address_confirmed=bool(form.get("address_confirmed")),
                 tag_codes=form.getlist("tags"), intention_codes=form.getlist("intentions"),
                 note=form.get("note"), photos=photos)
-            db.session.commit()
-        except OutOfScope:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
+        if outcome.ok:
             flash(gettext("Visit registered"), "success")
         return redirect(url_for("CustomerServiceView.customer", pk=pk))
 
@@ -159,7 +153,7 @@ class CustomerServiceView(BaseView):
         _check_csrf()
         actor = current_actor()
         assert actor is not None
-        try:
+        with committed(out_of_scope_404=True) as outcome:
             owner = service.load_owner(db.session, actor, owner_type, owner_id)
             store = current_store()
             files = read_uploads(request.files.getlist("photos"), store)
@@ -167,14 +161,7 @@ class CustomerServiceView(BaseView):
                 raise DomainError("choose a file first")
             store.attach(db.session, actor, files, owner_type=owner_type, owner_id=owner.id,
                          grid_id=owner.grid_id, station_id=owner.station_id)
-            db.session.commit()
-        except OutOfScope:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
+        if outcome.ok:
             flash(gettext("Saved"), "success")
         return redirect(request.referrer or url_for("CustomerServiceView.search"))
 
@@ -240,13 +227,9 @@ class _RecordView(GridCareModelView):
             actor = current_actor()
             assert actor is not None
             values = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-            try:
+            with committed() as outcome:
                 self.create(db.session, actor, values)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "danger")
-            else:
+            if outcome.ok:
                 flash(gettext("Saved"), "success")
                 return None
         return self._get_add_widget(form=form)
@@ -379,16 +362,9 @@ class MeterBoxAnomalyView(_RecordView):
     def _step(self, pk: int, step: Any) -> Any:
         actor = current_actor()
         assert actor is not None
-        try:
+        with committed(out_of_scope_404=True) as outcome:
             step(actor)
-            db.session.commit()
-        except OutOfScope:
-            db.session.rollback()
-            abort(404)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
+        if outcome.ok:
             flash(gettext("Saved"), "success")
         return redirect(url_for("MeterBoxAnomalyView.show", pk=pk))
 

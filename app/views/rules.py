@@ -27,7 +27,7 @@ from app.rules import store
 from app.rules.base import get_domain
 from app.rules.dryrun import dry_run
 from app.rules.validation import RuleValidationError
-from app.views.common import GridCareModelView, current_actor
+from app.views.common import GridCareModelView, committed, current_actor
 from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import DomainError
 
@@ -142,19 +142,16 @@ class RuleSetView(BaseView):
         except ValueError as error:
             rules, errors = [], errors + [gettext("The rules are not valid JSON: %(error)s", error=str(error))]
         if not errors:
-            try:
+            with committed(flash_error=False) as outcome:
                 rule_set = store.save_rule_set(
                     db.session, domain=domain, name=values["name"], rules=rules, author=_author(),
                     priority=priority, active=values["active"], description=values["description"] or None,
                     comment=form.get("comment") or None, rule_set_id=rule_set_id,
                 )
-                db.session.commit()
-            except RuleValidationError as error:
-                db.session.rollback()
-                errors = error.errors
-            except DomainError as error:
-                db.session.rollback()
-                errors = [error.message]
+            if isinstance(outcome.error, RuleValidationError):
+                errors = outcome.error.errors
+            elif outcome.error is not None:
+                errors = [outcome.error.message]
         if errors:
             for message in errors:
                 flash(message, "danger")
