@@ -1,10 +1,12 @@
-"""Helpers shared by the staff APIs: the current actor and JSON body parsing."""
+"""Helpers shared by the staff APIs: the current actor, JSON body parsing, and GET endpoints
+of one shape."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
 from flask import request
+from flask_appbuilder.api import expose, protect
 
 from app.extensions import appbuilder
 from app.workflow.actor import Actor
@@ -66,3 +68,27 @@ def safe(f: Any) -> Any:
             return self.response(500, message="internal error; it has been logged")
 
     return wrapper
+
+
+_JSON_OBJECT = "content: {application/json: {schema: {type: object}}}"
+
+
+def get_endpoint(name: str, url: str, answer: Callable[..., Any], *, description: str, summary: str,
+                 result: str, parameters: Sequence[str] = (), responses: Mapping[int, str] | None = None) -> Any:
+    """A GET endpoint answering 200 with ``{"result": answer(actor, **url_arguments)}`` for the
+    caller, protected and ``safe`` like the hand-written ones, with its OpenAPI description
+    (``summary``, ``parameters`` as flow-style YAML, ``result`` describing the 200 answer and
+    the other ``responses`` by status).  ``name`` must be the attribute it is bound to: the
+    permission (``method_permission_name``) and the route's endpoint are looked up by it."""
+
+    def endpoint(self: Any, **kwargs: Any) -> Any:
+        return self.response(200, result=answer(api_actor(), **kwargs))
+
+    lines = [description, "---", "get:", f"  summary: {summary}"]
+    if parameters:
+        lines += ["  parameters:", *(f"  - {parameter}" for parameter in parameters)]
+    lines += ["  responses:", f"    200: {{description: {result}, {_JSON_OBJECT}}}",
+              *(f"    {status}: {text}" for status, text in (responses or {}).items())]
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = "\n".join(lines)
+    return expose(url, methods=["GET"])(protect()(safe(endpoint)))

@@ -11,7 +11,7 @@ from flask import Response, current_app, request
 from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
-from app.api.common import api_actor, iso, json_body, safe
+from app.api.common import api_actor, get_endpoint, iso, json_body, safe
 from app.api.workorder import order_json
 from app.energy import analysis, capacity, customers, push
 from app.energy.requests import register_energy_service
@@ -51,6 +51,15 @@ def int_arg(name: str) -> int | None:
 
 def load_ratio() -> Decimal:
     return capacity.parse_ratio(current_app.config.get("CAPACITY_LOAD_RATIO", "0.8"))
+
+
+def request_kva() -> Decimal | None:
+    return capacity.parse_request(request.args.get("request_kva"))
+
+
+_CAPACITY_PARAMETERS = ("{in: path, name: pk, required: true, schema: {type: integer}}",
+                        "{in: query, name: request_kva, schema: {type: number}}")
+_CAPACITY_RESPONSES = {status: f"{{$ref: '#/components/responses/{status}'}}" for status in (400, 403, 404)}
 
 
 def campaign_json(c: PushCampaign, with_messages: bool = False) -> dict[str, Any]:
@@ -192,49 +201,20 @@ class EnergyApi(BaseApi):
         """
         return export_response(api_actor(), request.args.to_dict())
 
-    @expose("/capacity/transformers/<int:pk>", methods=["GET"])
-    @protect()
-    @safe
-    def transformer_capacity(self, pk: int) -> Any:
-        """Available capacity of a transformer; with request_kva, whether it fits.
-        ---
-        get:
-          summary: Available capacity of a transformer
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: request_kva, schema: {type: number}}
-          responses:
-            200: {description: the figures, content: {application/json: {schema: {type: object}}}}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {description: the request is above the available capacity (message gives the figure)}
-        """
-        result = capacity.transformer_capacity(db.session, api_actor(), pk, load_ratio(),
-                                               capacity.parse_request(request.args.get("request_kva")))
-        return self.response(200, result=result)
+    transformer_capacity = get_endpoint(
+        "transformer_capacity", "/capacity/transformers/<int:pk>",
+        lambda actor, pk: capacity.transformer_capacity(db.session, actor, pk, load_ratio(), request_kva()),
+        description="Available capacity of a transformer; with request_kva, whether it fits.",
+        summary="Available capacity of a transformer", parameters=_CAPACITY_PARAMETERS, result="the figures",
+        responses={**_CAPACITY_RESPONSES,
+                   409: "{description: the request is above the available capacity (message gives the figure)}"})
 
-    @expose("/capacity/grids/<int:pk>", methods=["GET"])
-    @protect()
-    @safe
-    def grid_capacity(self, pk: int) -> Any:
-        """Available capacity of a grid's transformers; with request_kva, which can take it.
-        ---
-        get:
-          summary: Available capacity of a grid
-          parameters:
-          - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: request_kva, schema: {type: number}}
-          responses:
-            200: {description: the figures, content: {application/json: {schema: {type: object}}}}
-            400: {$ref: '#/components/responses/400'}
-            403: {$ref: '#/components/responses/403'}
-            404: {$ref: '#/components/responses/404'}
-            409: {description: no transformer of the grid can take the request}
-        """
-        result = capacity.grid_capacity(db.session, api_actor(), pk, load_ratio(),
-                                        capacity.parse_request(request.args.get("request_kva")))
-        return self.response(200, result=result)
+    grid_capacity = get_endpoint(
+        "grid_capacity", "/capacity/grids/<int:pk>",
+        lambda actor, pk: capacity.grid_capacity(db.session, actor, pk, load_ratio(), request_kva()),
+        description="Available capacity of a grid's transformers; with request_kva, which can take it.",
+        summary="Available capacity of a grid", parameters=_CAPACITY_PARAMETERS, result="the figures",
+        responses={**_CAPACITY_RESPONSES, 409: "{description: no transformer of the grid can take the request}"})
 
     @expose("/service-requests", methods=["POST"])
     @protect()

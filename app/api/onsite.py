@@ -11,7 +11,7 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
-from app.api.common import api_actor, iso, json_body, safe
+from app.api.common import api_actor, get_endpoint, iso, json_body, safe
 from app.documents.store import documents_of, load_document
 from app.documents.web import current_store, read_uploads, send_document
 from app.extensions import db
@@ -499,18 +499,9 @@ class OnsiteApi(BaseApi):
         return self.response(200, result=anomaly_json(anomaly))
 
     # --- service, safety and equipment records -------------------------------------------
-    @expose("/service-records", methods=["GET"])
-    @protect()
-    @safe
-    def list_service_records(self) -> Any:
-        """On-site service records in scope.
-        ---
-        get:
-          summary: List on-site service records
-          responses:
-            200: {description: records, content: {application/json: {schema: {type: object}}}}
-        """
-        return self.response(200, result=_record_list(ServiceRecord, api_actor(), _service_json))
+    list_service_records = get_endpoint(
+        "list_service_records", "/service-records", lambda actor: _record_list(ServiceRecord, actor, _service_json),
+        description="On-site service records in scope.", summary="List on-site service records", result="records")
 
     @expose("/service-records", methods=["POST"])
     @protect()
@@ -549,18 +540,10 @@ class OnsiteApi(BaseApi):
         db.session.commit()
         return self.response(201, result=_service_json(record))
 
-    @expose("/safety-records", methods=["GET"])
-    @protect()
-    @safe
-    def list_safety_records(self) -> Any:
-        """Safety supervision records in scope.
-        ---
-        get:
-          summary: List safety supervision records
-          responses:
-            200: {description: records, content: {application/json: {schema: {type: object}}}}
-        """
-        return self.response(200, result=_record_list(SafetyRecord, api_actor(), _safety_json))
+    list_safety_records = get_endpoint(
+        "list_safety_records", "/safety-records", lambda actor: _record_list(SafetyRecord, actor, _safety_json),
+        description="Safety supervision records in scope.", summary="List safety supervision records",
+        result="records")
 
     @expose("/safety-records", methods=["POST"])
     @protect()
@@ -618,18 +601,10 @@ class OnsiteApi(BaseApi):
         db.session.commit()
         return self.response(200, result=_safety_json(record))
 
-    @expose("/equipment", methods=["GET"])
-    @protect()
-    @safe
-    def list_equipment(self) -> Any:
-        """Equipment records in scope.
-        ---
-        get:
-          summary: List collected equipment information
-          responses:
-            200: {description: records, content: {application/json: {schema: {type: object}}}}
-        """
-        return self.response(200, result=_record_list(EquipmentRecord, api_actor(), _equipment_json))
+    list_equipment = get_endpoint(
+        "list_equipment", "/equipment", lambda actor: _record_list(EquipmentRecord, actor, _equipment_json),
+        description="Equipment records in scope.", summary="List collected equipment information",
+        result="records")
 
     @expose("/equipment", methods=["POST"])
     @protect()
