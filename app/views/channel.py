@@ -28,6 +28,7 @@ from app.models.channel import (
 from app.models.org import Grid
 from app.models.workorder import Channel, DemandType, OrderState, WorkOrder
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     GridRowScopeFilter,
     OrderScopeFilter,
@@ -326,13 +327,11 @@ class TaskTemplateView(GridCareModelView):
     edit_form_query_rel_fields = add_form_query_rel_fields
     formatters_columns = {"kind": label_formatter(TaskKind), "recurrence": label_formatter(Recurrence),
                           "created_at": local_time}
-    label_columns = {
-        "title": _l("Title"), "kind": _l("Kind"), "content": _l("Content"),
-        "recurrence": _l("Repeats"), "station": _l("Station"), "team": _l("Team"), "grid": _l("Grid"),
-        "assignee": _l("Assignee"), "deadline_working_days": _l("Deadline (working days)"),
-        "work_points": _l("Work points"), "starts_on": _l("Starts on"), "active": _l("Active"),
-        "created_at": _l("Created at"),
-    }
+    label_columns = {**COMMON_LABELS, "title": _l("Title"), "kind": _l("Kind"), "content": _l("Content"),
+                     "recurrence": _l("Repeats"), "assignee": _l("Assignee"),
+                     "deadline_working_days": _l("Deadline (working days)"),
+                     "work_points": _l("Work points"), "starts_on": _l("Starts on"),
+                     "created_at": _l("Created at")}
 
     def _prepare(self, item: TaskTemplate) -> None:
         actor = current_actor()

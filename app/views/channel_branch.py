@@ -33,6 +33,7 @@ from app.models.org import Grid, StaffProfile, Station
 from app.models.workorder import Channel, DemandType
 from app.views.channel import _PERSON_FIELDS, read_form
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     GridRowScopeFilter,
     GridScopeFilter,
@@ -77,10 +78,8 @@ class ServicePointView(GridCareModelView):
         "grid": [["id", GridRowScopeFilter, None]]}
     edit_form_query_rel_fields = add_form_query_rel_fields
     formatters_columns = {"contact_phone": mask_formatter("phone")}
-    label_columns = {"name": _l("Name"), "station": _l("Station"), "grid": _l("Grid"),
-                     "address": _l("Address"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
-                     "opening_hours": _l("Opening hours"), "contact_name": _l("Contact"),
-                     "contact_phone": _l("Contact phone"), "active": _l("Active")}
+    label_columns = {**COMMON_LABELS, "latitude": _l("Latitude"), "longitude": _l("Longitude"),
+                     "opening_hours": _l("Opening hours"), "contact_phone": _l("Contact phone")}
 
 
 class _RosterScope(ScopeFilter):
@@ -147,11 +146,10 @@ class LoveSupermarketView(GridCareModelView):
                                  "person_in_charge": [["id", StationScopeFilter, None]]}
     edit_form_query_rel_fields = add_form_query_rel_fields
     formatters_columns = {"contact_phone": mask_formatter("phone")}
-    label_columns = {"name": _l("Name"), "station": _l("Station"), "grid": _l("Grid"),
-                     "address": _l("Address"), "latitude": _l("Latitude"), "longitude": _l("Longitude"),
+    label_columns = {**COMMON_LABELS, "latitude": _l("Latitude"), "longitude": _l("Longitude"),
                      "person_in_charge": _l("Person in charge"), "contact_phone": _l("Contact phone"),
                      "staffing_needs": _l("Staffing needs"), "services_offered": _l("Services offered"),
-                     "opening_hours": _l("Opening hours"), "active": _l("Active")}
+                     "opening_hours": _l("Opening hours")}
 
     def _station(self, item: LoveSupermarket) -> None:
         if item.grid is not None:
@@ -215,9 +213,8 @@ class CommunityResidentView(GridCareModelView):
     personal_fields = ("phone",)
     add_form_query_rel_fields = {"supermarket": [["id", GridScopeFilter, None]]}
     formatters_columns = {"phone": mask_formatter("phone"), "created_at": local_time}
-    label_columns = {"name": _l("Resident"), "phone": _l("Phone"), "customer_no": _l("Customer number"),
-                     "supermarket": _l("Love supermarket"), "balance": _l("Balance"),
-                     "created_at": _l("Joined at")}
+    label_columns = {**COMMON_LABELS, "name": _l("Resident"), "supermarket": _l("Love supermarket"),
+                     "balance": _l("Balance"), "created_at": _l("Joined at")}
 
     def pre_add(self, item: CommunityResident) -> None:
         item.balance = 0  # points come only through the ledger

@@ -12,13 +12,25 @@ from flask import abort, flash
 from flask import request
 from flask_appbuilder import ModelView
 from flask_appbuilder.models.filters import BaseFilter
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import false
 
 from app.extensions import appbuilder, db
 from app.security.masking import PERSONAL_FIELDS, masked
 from app.workflow.actor import Actor
 from app.workflow.errors import DomainError, OutOfScope
+
+
+# Labels of columns many screens share; a module's own labels extend (or override) them:
+# ``_LABELS = {**COMMON_LABELS, "site": _l("Site")}``.
+COMMON_LABELS = {
+    "code": _l("Code"), "name": _l("Name"), "station": _l("Station"), "team": _l("Team"), "grid": _l("Grid"),
+    "customer": _l("Customer"), "customer_no": _l("Customer number"), "address": _l("Address"),
+    "phone": _l("Phone"), "contact_name": _l("Contact"), "transformer": _l("Transformer"),
+    "state": _l("State"), "status": _l("Status"), "note": _l("Note"), "reason": _l("Reason"),
+    "error": _l("Error"), "active": _l("Active"),
+    "updated_at": _l("Updated at"), "started_at": _l("Started at"), "finished_at": _l("Finished at"),
+}
 
 
 def current_actor() -> Actor | None:

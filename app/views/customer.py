@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     GridRowScopeFilter,
     GridScopeFilter,
@@ -20,15 +21,13 @@ from app.views.common import (
 )
 
 _LABELS = {
-    "customer_no": _l("Customer number"), "name": _l("Name"), "customer_type": _l("Customer type"),
-    "phone": _l("Phone"), "id_number": _l("ID number"), "address": _l("Address"),
-    "grid": _l("Grid"), "transformer": _l("Transformer"), "meter_no": _l("Meter number"),
-    "contract_capacity_kva": _l("Contract capacity (kVA)"), "tariff": _l("Tariff"),
-    "tags": _l("Tags"), "intentions": _l("Energy intentions"), "bills": _l("Bills"),
-    "customer": _l("Customer"), "period": _l("Period"), "total_kwh": _l("Total kWh"),
-    "sharp_kwh": _l("Sharp kWh"), "peak_kwh": _l("Peak kWh"), "flat_kwh": _l("Flat kWh"),
-    "valley_kwh": _l("Valley kWh"), "amount_yuan": _l("Amount (yuan)"), "code": _l("Code"),
-    "updated_at": _l("Updated at"),
+    **COMMON_LABELS,
+    "customer_type": _l("Customer type"), "id_number": _l("ID number"),
+    "meter_no": _l("Meter number"), "contract_capacity_kva": _l("Contract capacity (kVA)"),
+    "tariff": _l("Tariff"), "tags": _l("Tags"), "intentions": _l("Energy intentions"), "bills": _l("Bills"),
+    "period": _l("Period"), "total_kwh": _l("Total kWh"), "sharp_kwh": _l("Sharp kWh"),
+    "peak_kwh": _l("Peak kWh"), "flat_kwh": _l("Flat kWh"), "valley_kwh": _l("Valley kWh"),
+    "amount_yuan": _l("Amount (yuan)"),
 }
 
 

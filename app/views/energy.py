@@ -24,6 +24,7 @@ from app.models.customer import CustomerTag, CustomerType, EnergyIntention
 from app.models.energy import DeliveryState, DemandReading, PushCampaign, PushMessage, StationTariff
 from app.models.org import Grid, Transformer
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     ScopeFilter,
     StationScopeFilter,
@@ -37,13 +38,13 @@ from app.views.workorder import local_time
 from app.workflow.errors import DomainError, Forbidden, OutOfScope
 
 _LABELS = {
-    "station": _l("Station"), "customer_type": _l("Customer type"), "sharp_price": _l("Sharp price"),
+    **COMMON_LABELS,
+    "customer_type": _l("Customer type"), "sharp_price": _l("Sharp price"),
     "peak_price": _l("Peak price"), "flat_price": _l("Flat price"), "valley_price": _l("Valley price"),
-    "transformer": _l("Transformer"), "measured_at": _l("Measured at"), "demand_kva": _l("Demand (kVA)"),
-    "source": _l("Source"), "name": _l("Name"), "criteria": _l("Criteria"), "template": _l("Template"),
-    "state": _l("State"), "created_by_name": _l("Created by"), "last_run_at": _l("Last run at"),
-    "campaign": _l("Campaign"), "customer": _l("Customer"), "phone": _l("Phone"), "body": _l("Message"),
-    "sender": _l("Sender"), "error": _l("Error"), "sent_at": _l("Sent at"),
+    "measured_at": _l("Measured at"), "demand_kva": _l("Demand (kVA)"), "source": _l("Source"),
+    "criteria": _l("Criteria"), "template": _l("Template"), "created_by_name": _l("Created by"),
+    "last_run_at": _l("Last run at"), "campaign": _l("Campaign"), "body": _l("Message"),
+    "sender": _l("Sender"), "sent_at": _l("Sent at"),
 }
 
 

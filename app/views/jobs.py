@@ -20,19 +20,18 @@ from app.extensions import db
 from app.models.base import utcnow
 from app.models.jobs import JobDefinition, JobRun, RunOutcome, SchedulerLease, SlaWarning
 from app.models.notification import Notification
-from app.views.common import GridCareModelView, current_actor, label_formatter
+from app.views.common import COMMON_LABELS, GridCareModelView, current_actor, label_formatter
 from app.views.workorder import local_time
 
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$")
 
 _LABELS = {
-    "name": _l("Name"), "description": _l("Description"), "func": _l("Function"),
-    "cron": _l("Schedule (cron)"), "misfire_grace_seconds": _l("Misfire grace (s)"),
-    "paused": _l("Paused"), "run_requested_at": _l("Run requested at"),
-    "updated_at": _l("Updated at"), "job_name": _l("Job"), "tick_key": _l("Tick"),
-    "trigger": _l("Trigger"), "scheduled_at": _l("Scheduled at"), "started_at": _l("Started at"),
-    "finished_at": _l("Finished at"), "outcome": _l("Outcome"), "counts": _l("Counts"),
-    "error": _l("Error"), "holder": _l("Process"),
+    **COMMON_LABELS,
+    "description": _l("Description"), "func": _l("Function"), "cron": _l("Schedule (cron)"),
+    "misfire_grace_seconds": _l("Misfire grace (s)"), "paused": _l("Paused"),
+    "run_requested_at": _l("Run requested at"), "job_name": _l("Job"), "tick_key": _l("Tick"),
+    "trigger": _l("Trigger"), "scheduled_at": _l("Scheduled at"), "outcome": _l("Outcome"),
+    "counts": _l("Counts"), "holder": _l("Process"),
 }
 
 

@@ -34,6 +34,7 @@ from app.onsite import anomaly as anomalies
 from app.onsite import service
 from app.security.masking import masked
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     GridRowScopeFilter,
     ScopeFilter,
@@ -45,17 +46,18 @@ from app.views.workorder import local_time
 from app.workflow.errors import DomainError
 
 _LABELS = {
-    "customer": _l("Customer"), "grid": _l("Grid"), "staff_name": _l("Staff"),
-    "visited_at": _l("Visited at"), "address_confirmed": _l("Address confirmed"),
-    "contact_confirmed": _l("Contact confirmed"), "note": _l("Note"), "order": _l("Work order"),
-    "content": _l("What was done"), "performed_at": _l("Performed at"), "site": _l("Site"),
-    "hazards": _l("Hazards found"), "rectification_required": _l("Rectification required"),
-    "deadline": _l("Deadline"), "closed": _l("Closed"), "closed_at": _l("Closed at"),
-    "closed_by_name": _l("Closed by"), "closing_note": _l("Closing note"), "recorded_at": _l("Recorded at"),
+    **COMMON_LABELS,
+    "staff_name": _l("Staff"), "visited_at": _l("Visited at"),
+    "address_confirmed": _l("Address confirmed"), "contact_confirmed": _l("Contact confirmed"),
+    "order": _l("Work order"), "content": _l("What was done"), "performed_at": _l("Performed at"),
+    "site": _l("Site"), "hazards": _l("Hazards found"),
+    "rectification_required": _l("Rectification required"), "deadline": _l("Deadline"),
+    "closed": _l("Closed"), "closed_at": _l("Closed at"), "closed_by_name": _l("Closed by"),
+    "closing_note": _l("Closing note"), "recorded_at": _l("Recorded at"),
     "equipment_type": _l("Equipment type"), "model": _l("Model"), "serial_no": _l("Serial number"),
-    "location": _l("Location"), "transformer": _l("Transformer"), "meter_box_no": _l("Meter box"),
-    "meter_no": _l("Meter number"), "expected": _l("Expected relationship"), "found": _l("Found relationship"),
-    "state": _l("State"), "registered_at": _l("Registered at"), "registered_by_name": _l("Registered by"),
+    "location": _l("Location"), "meter_box_no": _l("Meter box"), "meter_no": _l("Meter number"),
+    "expected": _l("Expected relationship"), "found": _l("Found relationship"),
+    "registered_at": _l("Registered at"), "registered_by_name": _l("Registered by"),
     "rectified_at": _l("Rectified at"), "rectified_by_name": _l("Rectified by"),
     "rectification": _l("Rectification record"), "verified_at": _l("Verified at"),
     "verified_by_name": _l("Verified by"),

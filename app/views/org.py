@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.models.org import Company, Grid, StaffProfile, Station, Team, Transformer
 from app.views.common import (
+    COMMON_LABELS,
     GridCareModelView,
     GridRowScopeFilter,
     GridScopeFilter,
@@ -19,11 +20,11 @@ from app.views.common import (
 from app.models.org import Position
 
 _LABELS = {
-    "code": _l("Code"), "name": _l("Name"), "company": _l("Company"), "station": _l("Station"),
-    "team": _l("Team"), "grid": _l("Grid"), "address": _l("Address"),
-    "district_manager": _l("District manager"), "rated_kva": _l("Rated capacity (kVA)"),
-    "user": _l("User"), "position": _l("Position"), "mobile": _l("Mobile"),
-    "on_duty": _l("On duty"), "transformers": _l("Transformers"), "grids": _l("Grids"),
+    **COMMON_LABELS,
+    "company": _l("Company"), "district_manager": _l("District manager"),
+    "rated_kva": _l("Rated capacity (kVA)"), "user": _l("User"), "position": _l("Position"),
+    "mobile": _l("Mobile"), "on_duty": _l("On duty"), "transformers": _l("Transformers"),
+    "grids": _l("Grids"),
 }
 
 

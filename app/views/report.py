@@ -22,7 +22,7 @@ from app.models.base import utcnow
 from app.models.report import ReportArchive, ReportKind, ReportScopeKind, ReportSubscription
 from app.reports.render import render_evaluation_pdf
 from app.reports.runs import archive_path, config_of
-from app.views.common import GridCareModelView, ScopeFilter, current_actor, label_formatter
+from app.views.common import COMMON_LABELS, GridCareModelView, ScopeFilter, current_actor, label_formatter
 from app.views.workorder import local_time
 from app.workflow.actor import Actor
 from app.workflow.errors import DomainError, OutOfScope
@@ -51,9 +51,8 @@ class ReportSubscriptionView(GridCareModelView):
                           "created_at": local_time}
     description_columns = {"recipients": _l("One e-mail address a line (or separated by commas)."),
                            "team": _l("Only for team reports; the team must belong to the station.")}
-    label_columns = {"name": _l("Name"), "kind": _l("Report"), "scope_kind": _l("Scope"),
-                     "station": _l("Station"), "team": _l("Team"), "recipients": _l("Recipients"),
-                     "active": _l("Active"), "created_at": _l("Created at")}
+    label_columns = {**COMMON_LABELS, "kind": _l("Report"), "scope_kind": _l("Scope"),
+                     "recipients": _l("Recipients"), "created_at": _l("Created at")}
 
     def _check(self, item: ReportSubscription) -> None:
         if item.scope_kind == ReportScopeKind.TEAM.value:
@@ -104,7 +103,7 @@ class ReportArchiveView(GridCareModelView):
     formatters_columns = {"generated_at": local_time, "scope_kind": label_formatter(ReportScopeKind),
                           "id": lambda pk: Markup('<a class="archive-download" href="%s">PDF</a>')
                           % url_for("ReportArchiveView.download", pk=pk)}
-    label_columns = {"title": _l("Report"), "month": _l("Month"), "station": _l("Station"), "team": _l("Team"),
+    label_columns = {**COMMON_LABELS, "title": _l("Report"), "month": _l("Month"),
                      "generated_at": _l("Generated at"), "size_bytes": _l("Size (bytes)"),
                      "delivery_summary": _l("Deliveries"), "scope_kind": _l("Scope"),
                      "subscription": _l("Subscription"), "sha256": "SHA-256",

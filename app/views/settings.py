@@ -8,14 +8,13 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 
 from app.models.workorder import CallbackQuestion
-from app.views.common import GridCareModelView
+from app.views.common import COMMON_LABELS, GridCareModelView
 
 
 class CallbackQuestionView(GridCareModelView):
     datamodel = SQLAInterface(CallbackQuestion)
     list_columns = ["code", "text", "sort_order", "active"]
-    label_columns = {"code": _l("Code"), "text": _l("Question"), "sort_order": _l("Order"),
-                     "active": _l("Active")}
+    label_columns = {**COMMON_LABELS, "text": _l("Question"), "sort_order": _l("Order")}
 
 
 def register(appbuilder: Any) -> None:

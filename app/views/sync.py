@@ -16,19 +16,19 @@ from app.extensions import db
 from app.jobs.sync import TARGETS, InvalidRow, replay_quarantined
 from app.models.base import utcnow
 from app.models.sync import QuarantinedRow, QuarantineStatus, SyncKind, SyncRun, SyncStatus
-from app.views.common import GridCareModelView, current_actor, label_formatter
+from app.views.common import COMMON_LABELS, GridCareModelView, current_actor, label_formatter
 from app.views.jobs import _check_csrf
 from app.views.workorder import local_time
 
 _LABELS = {
-    "kind": _l("Kind"), "filename": _l("File"), "checksum": _l("Checksum"), "file_size": _l("Size"),
-    "file_format": _l("Format"), "encoding": _l("Encoding"), "status": _l("Status"),
-    "holder": _l("Process"), "last_row": _l("Last committed row"), "rows_read": _l("Read"),
-    "inserted": _l("Inserted"), "updated": _l("Updated"), "unchanged": _l("Unchanged"),
-    "quarantined": _l("Quarantined"), "resumed_count": _l("Resumed"), "seconds": _l("Seconds"),
-    "error": _l("Error"), "started_at": _l("Started at"), "finished_at": _l("Finished at"),
-    "row_number": _l("Row"), "raw": _l("Raw content"), "reason": _l("Reason"),
-    "created_at": _l("Quarantined at"), "resolved_at": _l("Handled at"), "run": _l("Sync run"),
+    **COMMON_LABELS,
+    "kind": _l("Kind"), "filename": _l("File"), "checksum": _l("Checksum"),
+    "file_size": _l("Size"), "file_format": _l("Format"), "encoding": _l("Encoding"), "holder": _l("Process"),
+    "last_row": _l("Last committed row"), "rows_read": _l("Read"), "inserted": _l("Inserted"),
+    "updated": _l("Updated"), "unchanged": _l("Unchanged"), "quarantined": _l("Quarantined"),
+    "resumed_count": _l("Resumed"), "seconds": _l("Seconds"), "row_number": _l("Row"),
+    "raw": _l("Raw content"), "created_at": _l("Quarantined at"), "resolved_at": _l("Handled at"),
+    "run": _l("Sync run"),
 }
 
 

@@ -18,7 +18,7 @@ from app.models.workorder import (
     WorkOrder,
     WorkOrderEvent,
 )
-from app.views.common import GridCareModelView, ScopeFilter, label_formatter
+from app.views.common import COMMON_LABELS, GridCareModelView, ScopeFilter, label_formatter
 from app.views.workorder import local_time
 
 
@@ -31,10 +31,11 @@ class OrderRecordScopeFilter(ScopeFilter):
 
 
 _LABELS = {
-    "order": _l("Work order"), "action": _l("Action"), "from_state": _l("From"), "to_state": _l("To"),
-    "actor_name": _l("Who"), "note": _l("Note"), "created_at": _l("When"), "reason": _l("Reason"),
-    "started_at": _l("Suspended at"), "ended_at": _l("Resumed at"), "paused_seconds": _l("Paused seconds"),
-    "requested_days": _l("Working days"), "approved_days": _l("Approved days"), "status": _l("Status"),
+    **COMMON_LABELS,
+    "order": _l("Work order"), "action": _l("Action"), "from_state": _l("From"),
+    "to_state": _l("To"), "actor_name": _l("Who"), "created_at": _l("When"), "started_at": _l("Suspended at"),
+    "ended_at": _l("Resumed at"), "paused_seconds": _l("Paused seconds"),
+    "requested_days": _l("Working days"), "approved_days": _l("Approved days"),
     "requested_at": _l("Requested at"), "decided_at": _l("Decided at"), "decision_note": _l("Decision"),
     "satisfied": _l("Satisfied"), "answers": _l("Answers"), "visited_at": _l("Visited at"),
 }
