@@ -146,9 +146,9 @@ def merge_sections(existing: str, new_lines: list[str], failures: list[str]) -> 
 
 def closing_note(ctx: Context) -> list[str]:
     """The acceptance lines of the scale issue, each quoting the figures of this run."""
-    def find(section_part: str, name_part: str):  # noqa: ANN202
+    def find(section_part: str, name_part: str, unit: str | None = None):  # noqa: ANN202
         for f in reversed(ctx.figures):  # the last (largest) measurement of a kind
-            if section_part in f.section and name_part in f.name:
+            if section_part in f.section and name_part in f.name and unit in (None, f.unit):
                 return f
         return None
 
@@ -169,9 +169,11 @@ def closing_note(ctx: Context) -> list[str]:
     lines.append(say(find("Load test", "all requests: requests/s"), "load test, all requests"))
     lines.append(say(find("Load test", "all requests: p95"), "load test p95"))
     lines.append(say(find("Load test", "all requests: errors"), "load test errors"))
-    lines.append(say(find("sync", "throughput"), "sync rows/s vs the driver's bulk insert"))
+    lines.append(say(find("archive sync", "1,000,000 rows: sync", "rows/s"), "sync rows/s vs the driver's bulk insert, 1,000,000 rows"))
+    lines.append(say(find("archive sync", "1,000,000 rows: sync peak"), "sync peak memory, 1,000,000 rows"))
     lines.append(say(find("Targeting", "push-down"), "targeting vs hand-written SQL"))
-    lines.append(say(find("Report", ""), "report time"))
+    lines.append(say(find("Reports", "evaluation report"), "report time"))
+    lines.append(say(find("Reports", "dashboard"), "dashboard time"))
     lines.append("- query counts of every list screen: `tests/test_list_query_counts.py` (the suite).")
     return lines + [""]
 

@@ -10,7 +10,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import Context
+from benchmarks.common import FULL, Context
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,7 +19,8 @@ def run(ctx: Context) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="rules-bench-"))
     # The targeting acceptance figure is over 1,000,000 customers: TARGETING_CUSTOMERS sets it
     # apart from the harness's own seeding size.
-    customers = os.environ.get("TARGETING_CUSTOMERS") or os.environ.get("BENCH_CUSTOMERS", "50000")
+    customers = (os.environ.get("TARGETING_CUSTOMERS") or ("1000000" if FULL else None)
+                 or os.environ.get("BENCH_CUSTOMERS", "50000"))
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{workdir / 'bench.db'}", GRIDCARE_INSTANCE_DIR=str(workdir),
                BENCH_CUSTOMERS=customers)
     code = "import json, benchmarks.rules_bench as b; print('FIGURES ' + json.dumps(b.main()))"
