@@ -57,9 +57,15 @@ ENUMS = {
 BAR_ENUMS = ("state", "priority", "channel", "demand_type")
 LABELLED = ("number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee", "state",
             "priority", "deadline", "supervision_level")
-# FAB's index of the "equal to" filter of a string column (starts with, ends with,
-# contains, equal, …), of "contains", and of "relation" for a many-to-one column.
+# The filter bar's fields as FAB filter arguments: index 3 of a string column's filters is
+# "equal to" (after starts with, ends with, contains), 2 is "contains", and 0 of a
+# many-to-one column is "relation".
 EQUAL, CONTAINS, RELATION = 3, 2, 0
+BAR_KEYS = {
+    **{name: f"_flt_{EQUAL}_{name}" for name in BAR_ENUMS},
+    "grid": f"_flt_{RELATION}_grid", "assignee": f"_flt_{RELATION}_assignee",
+    "number": f"_flt_{CONTAINS}_number", "contact_name": f"_flt_{CONTAINS}_contact_name",
+}
 _FILTER_ARG = re.compile(r"^_flt_(\d)_(\w+)$")
 
 
@@ -73,9 +79,7 @@ class Listing:
     order_column: str
     order_direction: str
     chips: list[dict[str, str]] = field(default_factory=list)
-    bar: dict[str, str] = field(default_factory=dict)
-    grids: list[tuple[int, str]] = field(default_factory=list)
-    staff: list[tuple[int, str]] = field(default_factory=list)
+    bar: dict[str, str] = field(default_factory=dict)  # the filter bar's arguments in the request
 
     @property
     def pages(self) -> int:
@@ -193,9 +197,7 @@ def _local(value: dt.datetime | None) -> str:
 
 def _describe_filters(view: Any, listing: Listing) -> None:
     """The filter bar's current values, and a chip (with a remove link) for every other one."""
-    bar_keys = {f"_flt_{EQUAL}_{name}" for name in ("state", "priority", "channel", "demand_type")}
-    bar_keys |= {f"_flt_{RELATION}_grid", f"_flt_{RELATION}_assignee",
-                 f"_flt_{CONTAINS}_number", f"_flt_{CONTAINS}_contact_name"}
+    bar_keys = set(BAR_KEYS.values())
     search_filters = view._filters.get_search_filters()
     for key in request.args:
         match = _FILTER_ARG.match(key)

@@ -187,7 +187,7 @@ class WorkOrderView(GridCareModelView):
             "workorder/list.html", title=self.list_title, listing=listing, grids=grids, staff=staff,
             labels={name: str(self.label_columns[name]) for name in order_list.LABELLED},
             enum_filters=[(name, list(order_list.enum_labels()[name].items())) for name in order_list.BAR_ENUMS],
-            bar_keys=set(listing.bar), page_sizes=order_list.PAGE_SIZES,
+            bar_keys=order_list.BAR_KEYS, page_sizes=order_list.PAGE_SIZES,
             estimated=isinstance(listing.count, EstimatedCount),
             count_label=str(listing.count) if isinstance(listing.count, EstimatedCount) else f"{listing.count:,}",
             can_add=sm.has_access("can_add", self.class_permission_name),
