@@ -65,6 +65,8 @@ class JobRun(Model):
     __table_args__ = (
         UniqueConstraint("tick_key", name="uq_job_run_tick"),
         Index("ix_job_run_job_started", "job_name", "started_at"),
+        # each run looks up its job's previous tick (coalesced ticks)
+        Index("ix_job_run_job_scheduled", "job_name", "scheduled_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
