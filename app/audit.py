@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models.security import AuditEntry
 
 AUDITED_TABLES = {
@@ -116,7 +117,7 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
         if operation == "update" and not changes:
             continue
         session.info["audit_pending"].append(
-            (obj, AuditEntry(at=dt.datetime.now(dt.timezone.utc), user_id=user_id, username=username,
+            (obj, AuditEntry(at=clock.now(), user_id=user_id, username=username,
                              remote_addr=address, operation=operation, entity=obj.__tablename__,
                              entity_id=None, changes=changes))
         )
@@ -145,7 +146,7 @@ def log_personal_data_access(session: Session, fields: dict[str, int], *, method
     or answer has already been given."""
     user_id, username, address = _who()
     session.execute(AuditEntry.__table__.insert().values(
-        at=dt.datetime.now(dt.timezone.utc), user_id=user_id, username=username, remote_addr=address,
+        at=clock.now(), user_id=user_id, username=username, remote_addr=address,
         operation="read", entity="personal_data", entity_id=None,
         changes={"event": PERSONAL_DATA_ACCESS, "method": method, "path": path[:500], "fields": fields}))
     session.commit()
@@ -183,7 +184,7 @@ def purge(session: Session, retention_days: int, now: dt.datetime | None = None)
     """Delete entries older than the retention period (the only deletion ever made)."""
     from sqlalchemy import delete
 
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or clock.now()
     cutoff = now - dt.timedelta(days=retention_days)
     result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     return result.rowcount or 0

@@ -13,6 +13,7 @@ from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.channels.seed import seed_channels
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
@@ -171,7 +172,7 @@ def seed_customers(session: Session, count: int, months: int = 12, seed: int = 2
 
 
 def _last_periods(months: int, today: dt.date | None = None) -> list[str]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     year, month = today.year, today.month
     periods = []
     for _ in range(months):
@@ -212,7 +213,7 @@ def seed_orders(appbuilder: Any, session: Session, count: int, seed: int = 2026)
     customers = list(session.scalars(select(Customer).order_by(Customer.id).limit(500)))
     channels = [c.value for c in Channel]
     demand_types = [d.value for d in DemandType]
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.now()
     added = 0
     for n in range(existing + 1, count + 1):
         customer = rng.choice(customers)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models.channel import (
     CommunityResident,
     DutyShift,
@@ -37,7 +38,7 @@ def _staff(session: Session, username: str) -> StaffProfile | None:
 
 
 def seed_channels(session: Session, today: dt.date | None = None) -> None:
-    today = today or dt.datetime.now(LOCAL_TZ).date()
+    today = today or clock.today()
     grids = {g.code: g for g in session.scalars(select(Grid))}
     points = {}
     for name, code, lat, lon in POINTS:

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from app import clock
 from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import InvalidInput
 
@@ -37,7 +38,7 @@ def month_period(year: int, month: int) -> Period:
 def parse_month(text: str | None, now: dt.datetime | None = None) -> Period:
     """``YYYY-MM`` → that month; empty → the current local month."""
     if not text:
-        local = (now or dt.datetime.now(dt.timezone.utc)).astimezone(LOCAL_TZ)
+        local = (now or clock.now()).astimezone(LOCAL_TZ)
         return month_period(local.year, local.month)
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:

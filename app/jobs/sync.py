@@ -31,6 +31,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.jobs.readers import FileFormatError, Reader, Record
 from app.models.base import utcnow
 from app.models.customer import Bill, Customer, EnergyIntention, customer_intention_link
@@ -709,7 +710,7 @@ def sync_inbox(session: Session, now: dt.datetime, inbox_dir: str | None = None)
 
 def _move(path: Path, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d%H%M%S")
+    stamp = clock.local_now().strftime("%Y%m%d%H%M%S")
     path.replace(folder / f"{stamp}-{path.name}")
 
 

@@ -9,11 +9,14 @@ from typing import Any
 from flask_appbuilder import Model
 from sqlalchemy import DateTime, TypeDecorator
 
+from app import clock
+
 __all__ = ["Model", "UTCDateTime", "utcnow", "LabeledEnum"]
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    """The current moment from the one clock (``app.clock``); a column default."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

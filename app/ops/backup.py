@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from app import clock
 
 
 class BackupError(Exception):
@@ -48,7 +49,7 @@ def backup(database_url: str, document_dir: str, out: Path) -> dict[str, int | s
         dst.close()
         docs = Path(document_dir)
         files = [p for p in docs.rglob("*") if p.is_file()] if docs.exists() else []
-        manifest = {"created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        manifest = {"created_at": clock.now().isoformat(),
                     "database": "gridcare.db", "documents": len(files)}
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".partial")

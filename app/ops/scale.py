@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from app import clock
 from app.models.customer import Bill, Customer
 from app.models.org import Company, Grid, Position, StaffProfile, Station, Team, Transformer
 from app.models.workorder import Channel, DemandType, WorkOrder, WorkOrderEvent
@@ -71,7 +72,7 @@ def seed_scale(conn: Connection, customers: int, orders: int, stations: int = 50
     rng = random.Random(seed)
     started = time.perf_counter()
     figures: dict[str, Any] = {}
-    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
 
     # --- organisation: stations SC001…, one team, ten grids, two transformers each ---------
     company_id = conn.scalar(select(Company.id).where(Company.code == "C-SCALE"))

@@ -14,6 +14,7 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 
+from app import clock
 from app.channels import apikeys, duplicates, tasks
 from app.extensions import db
 from app.models.channel import (
@@ -164,7 +165,7 @@ class ChannelOverviewView(BaseView):
 
         actor = current_actor()
         assert actor is not None
-        today = dt.datetime.now(LOCAL_TZ).date()
+        today = clock.today()
 
         def day(name: str, default: dt.date) -> dt.date:
             try:

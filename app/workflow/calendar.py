@@ -9,11 +9,9 @@ it covered, so the same arithmetic serves every clock in the product.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
-
 import chinese_calendar
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+from app.clock import LOCAL_TZ
 DAY = dt.timedelta(days=1)
 
 
