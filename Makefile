@@ -5,9 +5,13 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_DATABASES ?= sqlite postgresql mysql
+# The date-sensitive tests run again with the one clock set to each of these (tests/conftest.py
+# CLOCK_DATES): the first working day of a month, 31 December, 1 January of a year without
+# calendar data, a make-up Saturday, the eve of the Spring Festival.
+TEST_CLOCKS ?= first-working-day new-years-eve year-without-calendar-data make-up-saturday spring-festival-eve
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite bench fuzz lint system-packages clean
+.PHONY: run test test-clock test-sqlite bench fuzz lint system-packages clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +41,15 @@ test: $(STAMP) system-packages
 	@set -e; for db in $(TEST_DATABASES); do \
 	  echo "=== test suite on $$db ==="; \
 	  GRIDCARE_TEST_DB=$$db $(PY) -m pytest -q $(PYTEST_ARGS); \
+	done; \
+	for clock in $(TEST_CLOCKS); do \
+	  echo "=== date-sensitive tests with the clock set to $$clock ==="; \
+	  GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q -m date_sensitive --clock=$$clock $(PYTEST_ARGS); \
 	done
+
+# Only the date-sensitive tests, at one moment: make test-clock CLOCK=2027-01-01T10:00+08:00
+test-clock: $(STAMP)
+	GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q -m date_sensitive --clock=$(CLOCK) $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP)
 	GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q $(PYTEST_ARGS)

@@ -79,10 +79,31 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     register_error_handlers(app)
     register_cli(app)
     service.configure(app.config)
+    # The statutory calendar is read from the database (cached per year for a short time),
+    # and every flush keeps work orders' provisional-deadline flag right.
+    from app.workflow import calendar, calendar_data, deadlines
+
+    with app.app_context():
+        calendar.configure(calendar_data.engine_loader(_calendar_engine(db.engine)),
+                           cache_seconds=float(app.config.get("CALENDAR_CACHE_SECONDS", 60)))
+    deadlines.install()
     from app import rules
 
     rules.init_app(app)
     return app
+
+
+def _calendar_engine(engine: Any) -> Any:
+    """The engine the calendar loader reads with.  On SQLite, an engine of its own whose
+    transactions begin DEFERRED: the loader runs while the caller's session may hold the write
+    lock (BEGIN IMMEDIATE), and a WAL reader never waits for a writer."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    from sqlalchemy import create_engine
+
+    reader = create_engine(engine.url)
+    _tune_sqlite(reader, begin="BEGIN")
+    return reader
 
 
 def _drop_menu_separators(items: list[Any]) -> None:

@@ -24,7 +24,18 @@ MYSQL_PORT = int(os.environ.get("GRIDCARE_MYSQL_PORT", "3306"))
 PASSWORD = "GridCare#2026"
 
 BASELINE_PREFIXES = ("ab_", "org_", "alembic_version")
-BASELINE_TABLES = {"customer_tag", "energy_intention", "callback_question"}
+# Seeded by the migrations (the statutory calendar) or the baseline seed: kept between tests.
+BASELINE_TABLES = {"customer_tag", "energy_intention", "callback_question", "calendar_year", "calendar_day"}
+
+# The date-sensitive runs of `make test`: the one clock set to each of these moments (station
+# time), ticking from there.  A test that depends on the date is marked ``date_sensitive``.
+CLOCK_DATES = {
+    "first-working-day": "2026-12-01T09:30:00+08:00",
+    "new-years-eve": "2026-12-31T16:00:00+08:00",
+    "year-without-calendar-data": "2027-01-01T10:00:00+08:00",
+    "make-up-saturday": "2026-10-10T09:30:00+08:00",
+    "spring-festival-eve": "2026-02-16T10:00:00+08:00",
+}
 
 _TMP = Path(tempfile.mkdtemp(prefix="gridcare-test-"))
 os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(_TMP / "instance"))
@@ -72,6 +83,43 @@ def _create_database() -> tuple[str, Any]:
 
         return f"mysql+pymysql://root:@{MYSQL_HOST}:{MYSQL_PORT}/{name}?charset=utf8mb4", drop
     raise pytest.UsageError(f"GRIDCARE_TEST_DB must be sqlite, postgresql or mysql, not {TEST_DB}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--clock", default=None, metavar="MOMENT",
+                     help="set the one clock to an ISO moment or a name of CLOCK_DATES "
+                          f"({', '.join(CLOCK_DATES)}) for the whole run; it ticks from there")
+
+
+_traveller: Any = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _traveller
+    config.addinivalue_line("markers", "date_sensitive: depends on the date; `make test` also runs "
+                                       "it with --clock set to each of CLOCK_DATES")
+    moment = config.getoption("--clock")
+    if moment:
+        import datetime as dt
+
+        import time_machine
+
+        when = dt.datetime.fromisoformat(CLOCK_DATES.get(moment, moment))
+        if when.tzinfo is None:
+            raise pytest.UsageError("--clock needs a moment with its UTC offset, e.g. 2027-01-01T10:00+08:00")
+        # Started before the application exists, so everything (seeding included) agrees on now.
+        _traveller = time_machine.travel(when, tick=True)
+        _traveller.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _traveller is not None:
+        _traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = config.getoption("--clock")
+    return f"clock set to {CLOCK_DATES.get(moment, moment)} ({moment})" if moment else None
 
 
 @pytest.fixture(scope="session")

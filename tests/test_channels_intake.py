@@ -13,6 +13,8 @@ from app.models.channel import ChannelApiKeyUse, FeedbackOutbox
 from app.models.workorder import WorkOrder
 from tests.factories import advance, make_customer
 
+pytestmark = pytest.mark.date_sensitive
+
 
 def new_key(app, channel: str) -> str:
     from app.extensions import db

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.models.org import Station
 from app.models.workorder import WorkOrder
 from app.workflow.calendar import LOCAL_TZ as LOCAL
 from tests.reports_helpers import october_orders
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def kpi(html: str, element_id: str) -> str:

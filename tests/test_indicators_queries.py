@@ -25,6 +25,8 @@ from app.workflow.errors import OutOfScope
 from tests.factories import actor, advance, make_order, staff
 from tests.reports_helpers import local, october_orders, resolved_order
 
+pytestmark = pytest.mark.date_sensitive
+
 OCTOBER = month_period(2026, 10)
 AFTER = local(2026, 11, 20)
 

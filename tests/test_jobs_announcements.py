@@ -6,12 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import pytest
 from flask_appbuilder.security.sqla.models import Role
 from sqlalchemy import select
 
 from app.models.announcement import Announcement, AnnouncementRead
 from app.models.org import Station
 from tests.conftest import csrf_from
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def _publish(client, session, title: str, *, stations=(), roles=(), start=None, until=None):  # type: ignore[no-untyped-def]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
 from app.jobs.sla import clock_of, sweep
@@ -12,6 +13,8 @@ from app.models.notification import Notification
 from app.models.workorder import WorkOrderEvent
 from app.workflow.calendar import LOCAL_TZ
 from tests.factories import advance, make_order
+
+pytestmark = pytest.mark.date_sensitive
 
 # Monday 09:00 in Shanghai; the default allowance is 3 working days → Thursday 09:00.
 RECEIVED = dt.datetime(2026, 11, 23, 9, 0, tzinfo=LOCAL_TZ)

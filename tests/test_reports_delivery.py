@@ -18,6 +18,8 @@ from app.reports.runs import first_working_day, run_monthly_reports
 from tests.conftest import csrf_from
 from tests.reports_helpers import october_orders
 
+pytestmark = pytest.mark.date_sensitive
+
 REFUSING = "full.mailbox@example.org"
 
 
@@ -152,14 +154,16 @@ def test_daily_trigger_runs_only_on_the_first_working_day(app, db_session, tmp_p
     from app.reports.runs import run_due_reports
 
     st1 = db_session.scalar(select(Station).where(Station.code == "ST001"))
-    db_session.add(ReportSubscription(name="城东月报", station_id=st1.id, recipients="director1@example.org"))
+    db_session.add(ReportSubscription(name="城东月报", station_id=st1.id, recipients="director1@example.org",
+                                      created_at=dt.datetime(2026, 10, 9, 2, tzinfo=dt.timezone.utc)))
     db_session.commit()
     config = {"OUTBOX_DIR": str(tmp_path / "outbox"), "REPORT_DIR": str(tmp_path / "reports")}
     sunday = dt.datetime(2026, 11, 1, 2, 0, tzinfo=dt.timezone.utc)
-    assert run_due_reports(db_session, sunday, config) is None
+    assert run_due_reports(db_session, sunday, config) == []
     monday = dt.datetime(2026, 11, 2, 0, 30, tzinfo=dt.timezone.utc)  # 08:30 in Beijing
-    summary = run_due_reports(db_session, monday, config)
-    assert summary is not None and summary.month == "2026-10" and summary.sent == 1
+    [summary] = run_due_reports(db_session, monday, config)
+    assert summary.month == "2026-10" and summary.sent == 1
+    assert run_due_reports(db_session, monday + dt.timedelta(days=1), config) == []
     # Without SMTP_URL the mail goes to the outbox folder, PDF attached.
     saved = list((tmp_path / "outbox").glob("*.eml"))
     assert len(saved) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from app.models.notification import Notification
@@ -13,6 +14,8 @@ from app.models.workorder import WorkOrder, WorkOrderEvent
 from app.rules.escalation import run_escalation
 from tests.factories import advance, make_order, staff
 from tests.rules_helpers import act, cond, rule, save
+
+pytestmark = pytest.mark.date_sensitive
 
 SCORING = [
     rule("及时办结", {"all": [cond("timely", "is_true")]}, act("award", points=5)),

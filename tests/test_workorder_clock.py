@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from app.models.workorder import WorkOrder
 from app.workflow import calendar
 from app.workflow.calendar import LOCAL_TZ
 from tests.factories import actor, advance, make_order
 from app.workflow import service
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def local(*args: int) -> dt.datetime:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 
 from app.models.workorder import WorkOrder, WorkOrderEvent
 from tests.conftest import csrf_from
 from tests.factories import make_order
+
+pytestmark = pytest.mark.date_sensitive
 
 
 def _post_action(client, order_id, action, **fields):

@@ -6,6 +6,7 @@ from typing import Any
 
 from app.api import (  # noqa: F401
     announcement,
+    calendar,
     energy,
     intake,
     notification,
@@ -14,7 +15,7 @@ from app.api import (  # noqa: F401
     workorder,
 )
 
-DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification, calendar]
 
 
 def register(appbuilder: Any) -> None:

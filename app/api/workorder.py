@@ -36,6 +36,7 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
         "grid": order.grid.code if order.grid else None,
         "assignee": order.assignee.name if order.assignee else None,
         "deadline": iso(order.deadline),
+        "deadline_provisional": bool(order.deadline_provisional),
         "source_deadline": iso(order.source_deadline),
         "suspended": order.suspended,
         "supervision_level": order.supervision_level,

@@ -3,7 +3,8 @@
 Every run first inserts its ``JobRun`` row with a unique tick key (job name + scheduled
 time, or the moment of a "run now" request) in a transaction of its own: if that key is
 taken, the tick has already been run — by this process or another — and the run stops.
-A job is ``fn(session, now) -> dict | list | None`` named by its dotted path; a dict becomes
+A job is ``fn(session, now) -> dict | list | None`` named by its dotted path, and ``now`` is
+the scheduled time of the tick it runs for (a late run computes as if on time); a dict becomes
 the run's counts (a list, its length).  A job that cannot be imported (a module not
 installed yet) or raises is a failed run with its error, never a crash of the scheduler.
 
@@ -95,7 +96,8 @@ def execute(session: Session, name: str, *, scheduled_at: dt.datetime, manual: s
         log.error("job %s: %s", name, error)
     else:
         try:
-            result = func(session, utcnow())
+            # The job computes with its tick's time, never the wall clock.
+            result = func(session, scheduled_at)
             session.commit()
             if isinstance(result, dict):
                 counts = {str(k): v for k, v in result.items() if isinstance(v, (int, float, str))}

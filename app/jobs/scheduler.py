@@ -59,6 +59,10 @@ DEFAULT_JOBS = [
      "Monthly evaluation reports: on the first working day, render, archive and mail last month's"),
     ("escalation", "app.rules.escalation.run_escalation", "*/10 * * * *", 540,
      "Escalation rules over open orders (supervision levels, notifications)"),
+    ("calendar_provisional", "app.workflow.deadlines.recompute_provisional_job", "20 * * * *", 3000,
+     "Statutory calendar: recompute provisional deadlines once the year they need is entered"),
+    ("calendar_watch", "app.jobs.calendar.calendar_watch_job", "0 8 * * *", 6 * 3600,
+     "Statutory calendar: from 1 November, remind administrators to enter next year's holidays"),
 ]
 
 

@@ -6,6 +6,7 @@ which is what Alembic's autogenerate and the test fixtures look at.
 
 from app.models import (  # noqa: F401
     announcement,
+    calendar,
     channel,
     customer,
     document,

@@ -129,6 +129,9 @@ class WorkOrder(Model):
 
     deadline: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
     source_deadline: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    # The deadline needed a day of a year whose statutory calendar is not entered yet: it was
+    # counted Monday–Friday and is recomputed when that year is completed.
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     deadline_working_days: Mapped[Optional[int]] = mapped_column(Integer)
     deadline_hours: Mapped[Optional[int]] = mapped_column(Integer)
     suspended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())

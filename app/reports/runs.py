@@ -1,8 +1,11 @@
 """Report runs: every active subscription's report rendered, archived and mailed.
 
-``run_monthly_reports`` is what the scheduler calls on the first working day of the month
-(``first_working_day``).  It is safe to run again: a subscription's month is rendered once,
-and a recipient already served is not mailed twice; failed deliveries are retried then.
+The scheduler's daily tick calls ``monthly_reports_job`` with the tick's time: every month that
+has ended (its report is due from the next month's ``first_working_day``) and that a
+subscription has no archived report of yet is rendered, archived and mailed — so a missed
+first working day is made up at the next run, exactly once.  It is safe to run again: a
+subscription's month is rendered once, and a recipient already served is not mailed twice;
+failed deliveries of the latest month are retried.
 """
 
 from __future__ import annotations
@@ -93,73 +96,123 @@ def archive_path(archive: ReportArchive, config: Mapping[str, Any]) -> Path:
 @dataclass
 class RunSummary:
     month: str
+    due: int = 0  # subscriptions this run owed the month's report to
     rendered: int = 0
     sent: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)  # (recipient, error)
     errors: list[str] = field(default_factory=list)  # subscriptions that could not be rendered
 
 
-def run_monthly_reports(session: Session, month: str, now: dt.datetime, config: Mapping[str, Any]) -> RunSummary:
-    """Render, archive and mail every active subscription's report of ``month`` (YYYY-MM).
+def run_monthly_reports(session: Session, month: str, now: dt.datetime, config: Mapping[str, Any],
+                        subscriptions: list[ReportSubscription] | None = None) -> RunSummary:
+    """Render, archive and mail the report of ``month`` (YYYY-MM) of every active subscription
+    (or of those given).
 
     Commits after each subscription, so one failure (a refused mailbox, a report that cannot
     be rendered) never loses or blocks the work done for the others."""
     period = parse_month(month)
     summary = RunSummary(period.label)
+    if subscriptions is None:
+        subscriptions = list(session.scalars(select(ReportSubscription).where(
+            ReportSubscription.active.is_(True)).order_by(ReportSubscription.id)))
+    for subscription in subscriptions:
+        _report_subscription(session, subscription, period, now, config, summary)
+    return summary
+
+
+def _report_subscription(session: Session, subscription: ReportSubscription, period: Period,
+                         now: dt.datetime, config: Mapping[str, Any], summary: RunSummary) -> None:
     attempts = int(config.get("REPORT_MAIL_ATTEMPTS") or os.environ.get("REPORT_MAIL_ATTEMPTS", 3))
     backoff = float(config.get("REPORT_MAIL_BACKOFF_SECONDS") if config.get("REPORT_MAIL_BACKOFF_SECONDS") is not None
                     else os.environ.get("REPORT_MAIL_BACKOFF_SECONDS", 5))
     smtp_url = config.get("SMTP_URL") or ""
     outbox = config.get("OUTBOX_DIR") or "instance/outbox"
+    try:
+        archive = session.scalar(select(ReportArchive).where(
+            ReportArchive.subscription_id == subscription.id, ReportArchive.month == period.label))
+        if archive is None:
+            archive = archive_report(session, subscription_scope(session, subscription), period, now,
+                                     config, subscription)
+            summary.rendered += 1
+        session.commit()
+    except Exception as error:  # one broken subscription must not stop the run
+        session.rollback()
+        log.exception("report of subscription %s could not be rendered", subscription.id)
+        summary.errors.append(f"{subscription.name}: {error}")
+        return
+    pdf = archive_path(archive, config).read_bytes()
+
+    def message_for(recipient: str, archive: ReportArchive = archive, pdf: bytes = pdf) -> Any:
+        return mail.build_message(
+            recipient, archive.title,
+            f"您好：\n\n附件是 {archive.title}（{period.label}），请查收。\n\nGridCare 供电所客户服务平台",
+            attachments=[(archive.file_name, pdf, "application/pdf")])
+
+    done = {d.recipient: d for d in archive.deliveries}
+    for recipient in subscription.recipient_list():
+        delivery = done.get(recipient)
+        if delivery is not None and delivery.status == DeliveryStatus.SENT.value:
+            continue
+        if delivery is None:
+            delivery = ReportDelivery(archive_id=archive.id, recipient=recipient, attempts=0)
+            session.add(delivery)
+        delivery.status = DeliveryStatus.PENDING.value
+        if deliver(delivery, message_for, smtp_url, outbox, attempts=attempts, backoff_seconds=backoff):
+            summary.sent += 1
+        else:
+            summary.failed.append((recipient, delivery.last_error or ""))
+        session.commit()
+
+
+def reportable_months(since: dt.date, today: dt.date) -> list[str]:
+    """The months from ``since``'s month on whose report is due by ``today``: a month's report
+    is due from the first working day of the month after it."""
+    months: list[str] = []
+    year, month = since.year, since.month
+    while True:
+        following = dt.date(year + (month == 12), month % 12 + 1, 1)
+        if first_working_day(following) > today:
+            return months
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = following.year, following.month
+
+
+def due_reports(session: Session, now: dt.datetime) -> list[tuple[ReportSubscription, str]]:
+    """(subscription, month) pairs a run at ``now`` owes: every month that ended after the
+    subscription was created and has no archived report yet (a run missed on a first working
+    day is made up by the next one, once), plus the latest month while some of its
+    recipients are still unserved (their deliveries are retried)."""
+    today = now.astimezone(LOCAL_TZ).date()
+    owed: list[tuple[ReportSubscription, str]] = []
     subscriptions = session.scalars(select(ReportSubscription).where(ReportSubscription.active.is_(True))
                                     .order_by(ReportSubscription.id)).all()
     for subscription in subscriptions:
-        try:
-            archive = session.scalar(select(ReportArchive).where(
-                ReportArchive.subscription_id == subscription.id, ReportArchive.month == period.label))
-            if archive is None:
-                archive = archive_report(session, subscription_scope(session, subscription), period, now,
-                                         config, subscription)
-                summary.rendered += 1
-            session.commit()
-        except Exception as error:  # one broken subscription must not stop the run
-            session.rollback()
-            log.exception("report of subscription %s could not be rendered", subscription.id)
-            summary.errors.append(f"{subscription.name}: {error}")
+        months = reportable_months(subscription.created_at.astimezone(LOCAL_TZ).date(), today)
+        if not months:
             continue
-        pdf = archive_path(archive, config).read_bytes()
-
-        def message_for(recipient: str, archive: ReportArchive = archive, pdf: bytes = pdf) -> Any:
-            return mail.build_message(
-                recipient, archive.title,
-                f"您好：\n\n附件是 {archive.title}（{period.label}），请查收。\n\nGridCare 供电所客户服务平台",
-                attachments=[(archive.file_name, pdf, "application/pdf")])
-
-        done = {d.recipient: d for d in archive.deliveries}
-        for recipient in subscription.recipient_list():
-            delivery = done.get(recipient)
-            if delivery is not None and delivery.status == DeliveryStatus.SENT.value:
-                continue
-            if delivery is None:
-                delivery = ReportDelivery(archive_id=archive.id, recipient=recipient, attempts=0)
-                session.add(delivery)
-            delivery.status = DeliveryStatus.PENDING.value
-            if deliver(delivery, message_for, smtp_url, outbox, attempts=attempts, backoff_seconds=backoff):
-                summary.sent += 1
-            else:
-                summary.failed.append((recipient, delivery.last_error or ""))
-            session.commit()
-    return summary
+        archives = {a.month: a for a in session.scalars(select(ReportArchive).where(
+            ReportArchive.subscription_id == subscription.id, ReportArchive.month.in_(months)))}
+        for month in months:
+            archive = archives.get(month)
+            if archive is None:
+                owed.append((subscription, month))
+            elif month == months[-1]:
+                sent = {d.recipient for d in archive.deliveries if d.status == DeliveryStatus.SENT.value}
+                if set(subscription.recipient_list()) - sent:
+                    owed.append((subscription, month))
+    return owed
 
 
-
-def run_due_reports(session: Session, now: dt.datetime, config: Mapping[str, Any]) -> RunSummary | None:
-    """For a daily trigger: on the first working day of a month, report on the month before;
-    on any other day do nothing (returns None)."""
-    local_today = now.astimezone(LOCAL_TZ).date()
-    if local_today != first_working_day(local_today):
-        return None
-    return run_monthly_reports(session, previous_month_label(now), now, config)
+def run_due_reports(session: Session, now: dt.datetime, config: Mapping[str, Any]) -> list[RunSummary]:
+    """For the daily trigger: every report owed at ``now`` (see ``due_reports``), oldest month
+    first; an empty list when nothing is owed."""
+    owed = due_reports(session, now)
+    summaries: dict[str, RunSummary] = {}
+    for subscription, month in sorted(owed, key=lambda pair: (pair[1], pair[0].id)):
+        summary = summaries.setdefault(month, RunSummary(month))
+        summary.due += 1
+        _report_subscription(session, subscription, parse_month(month), now, config, summary)
+    return list(summaries.values())
 
 
 def config_of(app: Any) -> dict[str, Any]:
@@ -170,12 +223,15 @@ def config_of(app: Any) -> dict[str, Any]:
 
 
 def monthly_reports_job(session: Session, now: dt.datetime) -> dict[str, Any]:
-    """The scheduled job (``app.reports.runs.monthly_reports_job``, daily): on the first working
-    day of a month it renders, archives and mails last month's subscribed reports."""
+    """The scheduled job (``app.reports.runs.monthly_reports_job``, daily).  ``now`` is the
+    time of the tick it runs for, never the wall clock: a first-working-day tick run late
+    (scheduler down, ticks coalesced at restart) still owes last month's reports."""
     from flask import current_app
 
-    summary = run_due_reports(session, now, config_of(current_app))
-    if summary is None:
+    summaries = run_due_reports(session, now, config_of(current_app))
+    if not summaries:
         return {"due": 0}
-    return {"due": 1, "rendered": summary.rendered, "sent": summary.sent,
-            "failed": len(summary.failed), "errors": len(summary.errors)}
+    return {"due": sum(s.due for s in summaries),
+            "months": ",".join(s.month for s in summaries),
+            "rendered": sum(s.rendered for s in summaries), "sent": sum(s.sent for s in summaries),
+            "failed": sum(len(s.failed) for s in summaries), "errors": sum(len(s.errors) for s in summaries)}

@@ -40,6 +40,7 @@ _SELF_SERVICE: list[tuple[str, str]] = [
     ("can_this_form_post", "UserInfoEditView"),
     ("can_get", "OpenApi"),
     ("can_get", "MenuApi"),
+    ("can_get", "CalendarApi"),  # the statutory calendar (PUT is for Admin only)
 ]
 
 

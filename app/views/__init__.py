@@ -7,6 +7,7 @@ from typing import Any
 from app.views import (  # noqa: F401
     announcement,
     audit,
+    calendar,
     channel,
     customer,
     dashboard,
@@ -22,7 +23,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, calendar, audit]
 
 
 def register(appbuilder: Any) -> None:

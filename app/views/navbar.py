@@ -27,4 +27,6 @@ def gridcare_navbar() -> Markup:
 def register(app: Flask) -> None:
     @app.context_processor
     def _navbar() -> dict[str, Any]:
-        return {"gridcare_navbar": gridcare_navbar}
+        from app.views.calendar import calendar_warning
+
+        return {"gridcare_navbar": gridcare_navbar, "calendar_warning": calendar_warning}

@@ -140,7 +140,7 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
     sort = sort.desc() if order_direction == "desc" else sort.asc()
     tie = WorkOrder.id.desc() if order_direction == "desc" else WorkOrder.id.asc()
     plain = [c for c in columns if c not in ("grid", "assignee")]
-    query = (session.query(WorkOrder.id, *(getattr(WorkOrder, c) for c in plain),
+    query = (session.query(WorkOrder.id, WorkOrder.deadline_provisional, *(getattr(WorkOrder, c) for c in plain),
                            grid.name.label("grid"), assignee.name.label("assignee"))
              .select_from(WorkOrder)
              .outerjoin(grid, grid.id == WorkOrder.grid_id)
