@@ -69,6 +69,7 @@ def test_an_order_needing_days_of_a_year_not_entered_has_a_provisional_deadline_
     assert shown["deadline_provisional"] is True
     leader = login_as("leader1")
     assert "暂定" in leader.get("/workorderview/list/").get_data(as_text=True)
+    assert "暂定：该年度法定节假日尚未录入" in leader.get(f"/workorderview/show/{order.id}").get_data(as_text=True)
 
     admin = login_as("admin")
     saved = _enter_year_in_browser(admin, 2027, NEW_YEAR_2027 + SPRING_2027, MAKE_UP_2027)
@@ -84,6 +85,7 @@ def test_an_order_needing_days_of_a_year_not_entered_has_a_provisional_deadline_
     assert event is not None and event.data["new_deadline"].startswith("2027-01-05T02:00")
     shown = api_as("leader1").get(f"/api/v1/workorder/{order.id}").get_json()["result"]
     assert shown["deadline_provisional"] is False
+    assert "暂定：" not in leader.get(f"/workorderview/show/{order.id}").get_data(as_text=True)
 
 
 def test_an_order_within_entered_years_is_not_provisional(app, db_session):

@@ -74,6 +74,11 @@ def local_time(value: Any) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def provisional_mark(value: bool | None) -> str:
+    """The order page's word for a deadline counted Monday–Friday (a year not entered)."""
+    return gettext("provisional: the statutory calendar of that year is not entered yet") if value else ""
+
+
 class WorkOrderView(GridCareModelView):
     datamodel = SQLAInterface(WorkOrder)
     list_title = _l("Work orders")
@@ -131,6 +136,7 @@ class WorkOrderView(GridCareModelView):
         "supervision_level": label_formatter(SupervisionLevel),
         "phone": mask_formatter("phone"),
         "deadline": local_time,
+        "deadline_provisional": provisional_mark,
         "source_deadline": local_time,
         "received_at": local_time,
         "registered_at": local_time,
@@ -146,7 +152,7 @@ class WorkOrderView(GridCareModelView):
         "content": _l("Content"), "grid": _l("Grid"), "team": _l("Team"), "station": _l("Station"),
         "assignee": _l("Assignee"), "state": _l("State"), "priority": _l("Priority"),
         "deadline": _l("Deadline"), "source_deadline": _l("Source platform deadline"),
-        "deadline_provisional": _l("Deadline provisional (statutory calendar of that year not entered)"),
+        "deadline_provisional": _l("Deadline provisional"),
         "supervision_level": _l("Supervision"), "customer": _l("Customer"),
         "customer_no": _l("Customer number"), "received_at": _l("Received at"),
         "registered_at": _l("Registered at"), "dispatched_at": _l("Dispatched at"),
