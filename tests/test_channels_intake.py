@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app.channels import apikeys
 from app.models.channel import ChannelApiKeyUse, FeedbackOutbox
 from app.models.workorder import WorkOrder
@@ -25,12 +26,17 @@ def new_key(app, channel: str) -> str:
     return key
 
 
+# An hour before the run's "now" (whatever moment the clock is set to): a platform never
+# reports a demand received in the future.
+RECEIVED_AT = (clock.local_now() - dt.timedelta(hours=1)).replace(microsecond=0).isoformat()
+
+
 def demand(external_id: str = "12345-2026-000123", **values):
     body = {
         "external_id": external_id, "demand_type": "complaint",
         "content": "小区路灯旁电线老化，担心漏电", "contact_name": "王先生",
         "phone": "13800001111", "address": "示范县城东路8号",
-        "customer_no": "3300123456", "received_at": "2026-11-28T09:30:00+08:00",
+        "customer_no": "3300123456", "received_at": RECEIVED_AT,
     }
     body.update(values)
     return body
