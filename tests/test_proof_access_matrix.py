@@ -32,7 +32,7 @@ USERS = {"Admin": "admin", "StationManager": "director1", "TeamLeader": "leader1
 # Values for path parameters: ids that do not exist (a permitted caller then gets 404, never a
 # 2xx that would change data), a real channel code and a real work-order action.
 PATH_VALUES = {"pk": "987654", "role_id": "987654", "attachment_id": "987654",
-               "channel": "hotline_12345", "action": "accept", "version": "v1"}
+               "channel": "hotline_12345", "action": "accept", "version": "v1", "year": "2099"}
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
