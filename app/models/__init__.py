@@ -7,6 +7,7 @@ which is what Alembic's autogenerate and the test fixtures look at.
 from app.models import (  # noqa: F401
     announcement,
     channel,
+    clocks,
     customer,
     document,
     energy,

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
+from app.models.clocks import WorkOrderClock
 from app.models.customer import Customer
 from app.models.org import Grid, StaffProfile, Station, Team
 
@@ -166,6 +168,13 @@ class WorkOrder(Model):
     reopened_from: Mapped[Optional["WorkOrder"]] = relationship(
         remote_side=[id], foreign_keys=[reopened_from_id]
     )
+    # The milestone clocks (app/models/clocks.py), earliest deadline first.
+    clocks: Mapped[list["WorkOrderClock"]] = relationship(
+        back_populates="order", order_by="WorkOrderClock.id", cascade="all, delete-orphan"
+    )
+    # Where the district manager's phone was on arrival (the arrive action).
+    arrival_latitude: Mapped[Optional[float]] = mapped_column(Float)
+    arrival_longitude: Mapped[Optional[float]] = mapped_column(Float)
 
     # A version counter for optimistic locking: a concurrent update raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}
