@@ -8,6 +8,7 @@ from app.views import (  # noqa: F401
     announcement,
     audit,
     channel,
+    clocks,
     customer,
     dashboard,
     energy,
@@ -22,7 +23,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, clocks, audit]
 
 
 def register(appbuilder: Any) -> None:

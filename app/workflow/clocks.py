@@ -356,3 +356,25 @@ def nearest_open(session: Session, order: WorkOrder, now: dt.datetime) -> ClockR
     """The open clock falling due first (what the list and the detail page show)."""
     open_ = watched(read_clocks(session, order, now))
     return open_[0] if open_ else None
+
+
+def time_left(deadline: dt.datetime, now: dt.datetime, round_the_clock: bool) -> dt.timedelta:
+    """Time until ``deadline`` counted the clock's way; negative once it has passed."""
+    if now <= deadline:
+        return _span(now, deadline, round_the_clock)
+    return -_span(deadline, now, round_the_clock)
+
+
+def nearest_open_by_order(session: Session, order_ids: Sequence[int]) -> dict[int, tuple[WorkOrderClock, bool]]:
+    """For a page of orders, each one's open clock falling due first and whether the order
+    is suspended (its clocks stand still), in one query."""
+    found: dict[int, tuple[WorkOrderClock, bool]] = {}
+    if not order_ids:
+        return found
+    rows = session.execute(select(WorkOrderClock, WorkOrder.suspended).join(
+        WorkOrder, WorkOrder.id == WorkOrderClock.order_id).where(
+        WorkOrderClock.order_id.in_(list(order_ids)), WorkOrderClock.met_at.is_(None),
+        WorkOrderClock.deadline.is_not(None))).all()
+    for clock, suspended in sorted(rows, key=lambda row: _sort_key(row[0])):
+        found.setdefault(clock.order_id, (clock, bool(suspended)))
+    return found
