@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField
 from wtforms.validators import NumberRange
 
 from app.models.clocks import ANY_AREA, ClockKind, ClockTarget, ClockUnit
@@ -38,6 +39,13 @@ class ClockTargetView(GridCareModelView):
         "unit": ClockUnit.choices(),
     }
     validators_columns = {"amount": [NumberRange(min=1, max=100000)]}
+    # Check boxes: unticked is an answer (FAB would make a non-null boolean "required").
+    add_form_extra_fields = edit_form_extra_fields = {
+        "round_the_clock": BooleanField(_l("Round the clock"), default=False, description=_l(
+            "Count every hour (emergency repairs); otherwise working time on the statutory calendar.")),
+        "active": BooleanField(_l("Active"), default=True, description=_l(
+            "Untick to switch this clock off for the demand type.")),
+    }
     formatters_columns = {
         "demand_type": label_formatter(DemandType),
         "kind": label_formatter(ClockKind),
