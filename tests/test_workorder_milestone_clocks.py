@@ -5,6 +5,7 @@ source platform's deadline — each with its own deadline, warnings and timely f
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -125,7 +126,7 @@ def test_urban_repair_warns_before_45_minutes_and_a_late_arrival_is_late_on_that
     assert clocks["restoration"].timely is True and clocks["completion"].timely is True
     stored = db_session.get(WorkOrder, order.id)
     assert stored.timely is False  # an order is timely when it meets every clock
-    assert (stored.arrival_latitude, stored.arrival_longitude) == (30.2741, 120.1551)
+    assert (stored.arrival_latitude, stored.arrival_longitude) == (Decimal("30.274100"), Decimal("120.155100"))
     with time_machine.travel(at(25, 12, 15), tick=False):
         page = login_as("leader1").get(f"/workorderview/show/{order.id}").get_data(as_text=True)
     assert 'data-clock="arrival" data-state="late"' in page

@@ -61,6 +61,8 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
             resolved_at=iso(order.resolved_at),
             verified_at=iso(order.verified_at),
             evaluated_at=iso(order.evaluated_at),
+            arrival_position=None if order.arrival_latitude is None else {
+                "latitude": float(order.arrival_latitude), "longitude": float(order.arrival_longitude or 0)},
             actions=service.available_actions(db.session, actor, order),
             timeline=[
                 {

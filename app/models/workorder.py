@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -173,8 +174,8 @@ class WorkOrder(Model):
         back_populates="order", order_by="WorkOrderClock.id", cascade="all, delete-orphan"
     )
     # Where the district manager's phone was on arrival (the arrive action).
-    arrival_latitude: Mapped[Optional[float]] = mapped_column(Float)
-    arrival_longitude: Mapped[Optional[float]] = mapped_column(Float)
+    arrival_latitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(9, 6))
+    arrival_longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(9, 6))
 
     # A version counter for optimistic locking: a concurrent update raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
 from sqlalchemy import select
@@ -748,7 +749,8 @@ def _arrive(session, actor, order, params, policy, now):
     if (latitude is None) != (longitude is None):
         raise InvalidInput("give both latitude and longitude, or neither", field="latitude")
     note = _text(params, "note", False)
-    order.arrival_latitude, order.arrival_longitude = latitude, longitude
+    order.arrival_latitude = Decimal(f"{latitude:.6f}") if latitude is not None else None
+    order.arrival_longitude = Decimal(f"{longitude:.6f}") if longitude is not None else None
     # Whoever stands at the customer's door has contacted them.
     clocks.meet(order, [clocks.K.ARRIVAL.value, clocks.K.CONTACT.value], now)
     timely = next((c.timely for c in order.clocks if c.kind == clocks.K.ARRIVAL.value), None)

@@ -80,8 +80,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("area_class", sa.String(length=16), nullable=False,
                                       server_default="urban"))
     with op.batch_alter_table("work_order", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("arrival_latitude", sa.Float(), nullable=True))
-        batch_op.add_column(sa.Column("arrival_longitude", sa.Float(), nullable=True))
+        batch_op.add_column(sa.Column("arrival_latitude", sa.Numeric(9, 6), nullable=True))
+        batch_op.add_column(sa.Column("arrival_longitude", sa.Numeric(9, 6), nullable=True))
     with op.batch_alter_table("sla_warning", schema=None) as batch_op:
         batch_op.add_column(sa.Column("clock", sa.String(length=16), nullable=False,
                                       server_default="completion"))
