@@ -5,6 +5,7 @@ source platform's deadline — each with its own deadline, warnings and timely f
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -266,3 +267,42 @@ def test_the_order_list_shows_the_nearest_open_clock_and_its_time_left(db_sessio
     row = html[html.index(f'data-id="{order.id}"'):]
     row = row[:row.index("</tr>")]
     assert 'data-clock="arrival"' in row and "到达现场" in row and "剩余 25 分钟" in row
+
+
+# --- indicators --------------------------------------------------------------------------------
+def _two_november_repairs(session):  # type: ignore[no-untyped-def]
+    """Two urban repairs of 25 November: one reached at 10:30 (in time), one at 10:50 (late)."""
+    for grid, arrived in (("ST001-G01", at(25, 10, 30)), ("ST001-G04", at(25, 10, 50))):
+        order = make_order(session, grid, demand_type="urgent", content="停电抢修", received_at=WED_10)
+        manager = "manager1" if grid == "ST001-G01" else "manager2"
+        advance(session, order, ("dispatch", "leader1", {"assignee": manager}), now=at(25, 10, 2))
+        advance(session, order, ("accept", manager, {}), now=at(25, 10, 5))
+        advance(session, order, ("arrive", manager, {}), now=arrived)
+        advance(session, order, ("resolve", manager, {"resolution": "已恢复供电"}), now=at(25, 12))
+
+
+def test_the_dashboard_reports_each_clocks_timely_rate(db_session, login_as):
+    _two_november_repairs(db_session)
+    html = login_as("director1").get("/dashboard/?month=2026-11").get_data(as_text=True)
+    rates = dict(re.findall(r'class="clock-rate" data-clock="(\w+)" data-value="([^"]*)"', html))
+    assert rates == {"arrival": "0.5", "restoration": "1.0", "completion": "1.0"}
+    assert "各项时限及时率" in html and "到达现场" in html
+    assert kpi_value(html, "timely-rate") == "0.5"  # the late arrival makes its order untimely
+
+
+def test_the_monthly_report_lists_each_clocks_timely_rate(app, db_session, tmp_path):
+    from tests.test_reports_pdf import pdf_text
+
+    _two_november_repairs(db_session)
+    out = tmp_path / "st001-2026-11.pdf"
+    result = app.test_cli_runner().invoke(args=["gridcare", "report", "evaluation", "--month", "2026-11",
+                                                "--station", "ST001", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    flat = "".join(pdf_text(out).split())
+    assert "到达现场2150.0%" in flat and "恢复送电22100.0%" in flat  # met, in time, rate
+
+
+def kpi_value(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}" data-value="([^"]*)"', html)
+    assert match, element_id
+    return match.group(1)
