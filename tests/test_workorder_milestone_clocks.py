@@ -135,19 +135,19 @@ def test_urban_repair_warns_before_45_minutes_and_a_late_arrival_is_late_on_that
 
 
 def test_rural_repair_has_90_minutes_to_reach_the_site(db_session):
-    grid = db_session.scalar(select(Grid).where(Grid.code == "ST001-G05"))
-    grid.area_class = "rural"
-    db_session.commit()
-    try:
-        order = make_order(db_session, "ST001-G05", demand_type="urgent", content="村口变压器跳闸",
-                           received_at=WED_10)
-        clocks = clocks_of(db_session, order.id)
-        assert clocks["arrival"].deadline == at(25, 11, 30)
-        assert clocks["restoration"].deadline == at(25, 14)
-    finally:
-        grid = db_session.get(Grid, grid.id)
-        grid.area_class = "urban"
-        db_session.commit()
+    assert db_session.scalar(select(Grid.area_class).where(Grid.code == "ST001-G06")) == "rural"  # demo data
+    order = make_order(db_session, "ST001-G06", demand_type="urgent", content="村口变压器跳闸",
+                       received_at=WED_10)
+    clocks = clocks_of(db_session, order.id)
+    assert clocks["arrival"].deadline == at(25, 11, 30)
+    assert clocks["restoration"].deadline == at(25, 14)
+
+
+def test_remote_repair_reaches_the_site_in_two_hours_and_restores_power_in_five(db_session):
+    order = make_order(db_session, "ST002-G06", demand_type="urgent", content="山区线路倒杆",
+                       received_at=WED_10, by="admin")
+    clocks = clocks_of(db_session, order.id)
+    assert clocks["arrival"].deadline == at(25, 12) and clocks["restoration"].deadline == at(25, 15)
 
 
 def test_a_repair_called_in_on_sunday_night_is_due_within_45_minutes_all_the_same(db_session):
