@@ -196,7 +196,14 @@ def recompute_clocks(session: Session, order: WorkOrder, *, retarget: bool = Fal
     calling this again after the calendar data changed (a provisional year completed) moves
     the deadlines to the corrected calendar.  A suspension still running does not move a
     deadline yet; resuming it does.  Sets ``order.deadline`` (completion, never later than the
-    source deadline) and the timely flags of milestones already met.  The caller commits."""
+    source deadline) and the timely flags of milestones already met.  The caller commits
+    (and flushes first what it wants counted: a suspension just ended, an extension just
+    approved — this function does not autoflush, so a transition updates its order once)."""
+    with session.no_autoflush:
+        return _recompute(session, order, retarget)
+
+
+def _recompute(session: Session, order: WorkOrder, retarget: bool) -> list[WorkOrderClock]:
     if not order.clocks or retarget:
         wanted = targets_for(session, order.demand_type, area_class_of(session, order))
         if K.COMPLETION.value in wanted and (retarget or completion_allowance(order) is None):

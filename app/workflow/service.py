@@ -290,8 +290,7 @@ def register_order(
         setattr(order, key, value)
     if clocks.K.COMPLETION.value in targets:
         clocks.set_completion_allowance(order, targets[clocks.K.COMPLETION.value])
-    with session.no_autoflush:  # the order is inserted once, with its deadlines
-        clocks.recompute_clocks(session, order)
+    clocks.recompute_clocks(session, order)  # before the insert: one row, with its deadlines
     session.add(order)
     session.flush()
     _event(session, order, actor, "register", None, S.REGISTERED.value, None, now)
