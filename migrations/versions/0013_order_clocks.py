@@ -123,10 +123,13 @@ def downgrade() -> None:
         batch_op.drop_constraint("uq_sla_warning_order_clock_level", type_="unique")
         batch_op.create_unique_constraint("uq_sla_warning_order_level", ["order_id", "level"])
         batch_op.drop_column("clock")
-    with op.batch_alter_table("work_order", schema=None) as batch_op:
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35), never SQLite's copy-and-drop: with
+    # foreign keys on, dropping the old work_order would cascade-delete every order's
+    # timeline, and dropping org_grid would be refused.
+    with op.batch_alter_table("work_order", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("arrival_longitude")
         batch_op.drop_column("arrival_latitude")
-    with op.batch_alter_table("org_grid", schema=None) as batch_op:
+    with op.batch_alter_table("org_grid", schema=None, recreate="never") as batch_op:
         batch_op.drop_column("area_class")
     with op.batch_alter_table("work_order_clock", schema=None) as batch_op:
         batch_op.drop_index("ix_work_order_clock_kind_met")
