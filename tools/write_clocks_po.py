@@ -19,6 +19,8 @@ ZH = {
     "%(n)d d": "%(n)d 天", "%(n)d h": "%(n)d 小时", "%(n)d min": "%(n)d 分钟",
     "overdue %(time)s": "已超时 %(time)s", "%(time)s left": "剩余 %(time)s",
     "Next clock": "最近时限", "round the clock": "全天候", "Timely rate by clock": "各项时限及时率",
+    "Working hours to the deadline (negative when overdue)": "距时限工作小时数（超期为负）",
+    "Hours to the deadline, round the clock (negative when overdue)": "距时限自然小时数（超期为负）",
     "Met": "已达成", "Late": "超期", "Latitude": "纬度", "Longitude": "经度",
 }
 HEAD = {"zh": "zh", "en": "en"}
