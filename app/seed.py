@@ -67,6 +67,11 @@ def _get_or_create(session: Session, model: Any, key: dict[str, Any], **values: 
     return obj
 
 
+# Most demo grids are urban; one village grid and one mountain grid show the slower repair
+# clocks (arrival 90 / 120 minutes).
+DEMO_AREA_CLASSES = {"ST001-G06": "rural", "ST002-G06": "remote"}
+
+
 def seed_organisation(session: Session) -> None:
     company = _get_or_create(session, Company, {"code": "C001"}, name="国网示范县供电公司")
     for code, name in STATIONS:
@@ -76,7 +81,8 @@ def seed_organisation(session: Session) -> None:
                               station_id=station.id)
         for g in range(1, 7):
             grid = _get_or_create(session, Grid, {"code": f"{code}-G{g:02d}"},
-                                  name=f"{name[:2]}{g}号台区", station_id=station.id, team_id=team.id)
+                                  name=f"{name[:2]}{g}号台区", station_id=station.id, team_id=team.id,
+                                  area_class=DEMO_AREA_CLASSES.get(f"{code}-G{g:02d}", "urban"))
             for t in (1, 2):
                 _get_or_create(session, Transformer, {"code": f"{grid.code}-T{t}"},
                                name=f"{grid.name}{t}号变", grid_id=grid.id,

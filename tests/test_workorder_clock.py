@@ -87,9 +87,14 @@ def test_approved_extension_moves_deadline_and_refused_one_does_not(db_session):
 
 
 def test_source_platform_deadline_is_kept_beside_the_internal_one(db_session):
-    source = local(2026, 11, 3, 17, 0)
-    order = make_order(db_session, received_at=local(2026, 11, 2, 9, 0), source_deadline=source)
-    assert order.source_deadline == source and order.deadline != source
+    # Received Monday 09:00: the internal limit (3 working days) is Thursday 09:00; a later
+    # source deadline is kept beside it, and an earlier one clamps it (issue 13).
+    later = local(2026, 11, 6, 17, 0)
+    order = make_order(db_session, received_at=local(2026, 11, 2, 9, 0), source_deadline=later)
+    assert order.source_deadline == later and order.deadline == local(2026, 11, 5, 9, 0)
+    earlier = local(2026, 11, 3, 17, 0)
+    order = make_order(db_session, received_at=local(2026, 11, 2, 9, 0), source_deadline=earlier)
+    assert order.source_deadline == earlier and order.deadline == earlier
 
 
 def test_unsatisfied_callback_returns_order_for_redo_and_shows_redo_count(db_session, login_as, api_as):

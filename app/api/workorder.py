@@ -43,6 +43,10 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
         "redo_count": order.redo_count,
         "urge_count": order.urge_count,
         "timely": order.timely,
+        "clocks": [
+            {"kind": c.kind, "deadline": iso(c.deadline), "met_at": iso(c.met_at), "timely": c.timely}
+            for c in sorted(order.clocks, key=lambda c: (c.deadline is None, c.deadline or order.registered_at))
+        ],
         "registered_at": iso(order.registered_at),
         "updated_at": iso(order.updated_at),
         "version": order.version,
@@ -58,6 +62,8 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
             resolved_at=iso(order.resolved_at),
             verified_at=iso(order.verified_at),
             evaluated_at=iso(order.evaluated_at),
+            arrival_position=None if order.arrival_latitude is None else {
+                "latitude": float(order.arrival_latitude), "longitude": float(order.arrival_longitude or 0)},
             actions=service.available_actions(db.session, actor, order),
             timeline=[
                 {
@@ -125,7 +131,7 @@ class WorkOrderApi(BaseApi):
         if after_id is not None:
             query = query.where(WorkOrder.id < after_id)
         query = query.order_by(WorkOrder.id.desc()).limit(limit + 1).options(
-            selectinload(WorkOrder.grid), selectinload(WorkOrder.assignee)
+            selectinload(WorkOrder.grid), selectinload(WorkOrder.assignee), selectinload(WorkOrder.clocks)
         )
         orders = list(db.session.scalars(query))
         more = len(orders) > limit
@@ -172,7 +178,8 @@ class WorkOrderApi(BaseApi):
             schema:
               type: string
               enum: [dispatch, accept, return, resolve, reject, verify, evaluate, urge, supervise,
-                     reopen, suspend, resume, extend, approve_extension, refuse_extension, callback]
+                     reopen, suspend, resume, extend, approve_extension, refuse_extension, callback,
+                     contact, arrive]
           requestBody:
             content:
               application/json:
@@ -185,6 +192,8 @@ class WorkOrderApi(BaseApi):
                     reason: {type: string}
                     score: {type: integer}
                     comment: {type: string}
+                    latitude: {type: number, minimum: -90, maximum: 90, description: arrive - the phone's position}
+                    longitude: {type: number, minimum: -180, maximum: 180}
           responses:
             200: {description: the order after the action, content: {application/json: {schema: {type: object}}}}
             400: {$ref: '#/components/responses/400'}

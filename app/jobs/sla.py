@@ -1,4 +1,10 @@
-"""SLA sweeps: warn open orders as they use up their allowed working time.
+"""SLA sweeps: warn open orders as they use up the allowed time of each of their clocks.
+
+Every open clock of an order is watched (first contact, arrival, restoration, completion,
+the source platform's deadline; ``app/workflow/clocks.py``): warnings are rows per order,
+clock and level.  Clocks due at the same moment are warned once, against the first of them
+(an order whose completion is clamped to an earlier source deadline is warned against the
+source deadline).  Shares are of the allowed time without suspended time.
 
 Levels are shares of the allowed time (``SLA_WARNING_LEVELS``, 50/75/90 % by default), then
 overdue.  Each level reaches wider: the first the assignee (the team leaders while nobody is
@@ -13,20 +19,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from app.models.base import utcnow
 from app.models.jobs import SlaWarning
 from app.models.notification import Notification
 from app.models.org import Position, StaffProfile
-from app.models.workorder import OPEN_STATES, WorkOrder, WorkOrderEvent
-from app.workflow.calendar import LOCAL_TZ, working_time_between
+from app.models.clocks import ClockKind, WorkOrderClock
+from app.models.workorder import OPEN_STATES, Suspension, WorkOrder, WorkOrderEvent
+from app.workflow import clocks
+from app.workflow.calendar import LOCAL_TZ
+from app.workflow.clocks import ClockReading
 
 log = logging.getLogger(__name__)
 
@@ -39,47 +47,24 @@ def warning_levels(config: Any = None) -> list[int]:
     return [level for level in levels if 0 < level < 100] or [50, 75, 90]
 
 
-@dataclass
-class Clock:
-    deadline: dt.datetime
-    allowed: dt.timedelta
-    elapsed: dt.timedelta
-    share: float
-    overdue: bool
-    running: bool
-    warnings: list[SlaWarning] = field(default_factory=list)
-
-    @property
-    def percent(self) -> int:
-        return int(round(self.share * 100))
-
-    @property
-    def remaining(self) -> dt.timedelta:
-        return max(dt.timedelta(0), self.allowed - self.elapsed)
+Clock = ClockReading  # the name the screens and older callers use
 
 
-def clock_of(order: WorkOrder, now: dt.datetime | None = None) -> Clock | None:
-    """The order's clock: working time allowed, used (paused while suspended), share."""
-    if order.deadline is None or order.received_at is None:
-        return None
+def clock_of(order: WorkOrder, now: dt.datetime | None = None) -> ClockReading | None:
+    """The order's nearest open clock (or, once all are met, its completion clock)."""
     now = now or utcnow()
-    running = order.state in OPEN_STATES and not order.suspended
-    end = now
-    if order.suspended and order.suspended_at:
-        end = order.suspended_at
-    elif order.state not in OPEN_STATES:
-        end = order.resolved_at or now
-    allowed = working_time_between(order.received_at, order.deadline)
-    elapsed = working_time_between(order.received_at, end)
-    if allowed.total_seconds() > 0:
-        share = elapsed / allowed
-    else:
-        share = 1.0 if end >= order.deadline else 0.0
-    return Clock(deadline=order.deadline, allowed=allowed, elapsed=elapsed, share=share,
-                 overdue=end > order.deadline, running=running)
+    session = object_session(order)
+    if session is None:
+        return None
+    readings = clocks.read_clocks(session, order, now)
+    open_ = clocks.watched(readings)
+    if open_:
+        return open_[0]
+    done = [r for r in readings if r.kind == ClockKind.COMPLETION.value]
+    return done[0] if done else (readings[0] if readings else None)
 
 
-def due_level(clock: Clock, levels: list[int]) -> str | None:
+def due_level(clock: ClockReading, levels: list[int]) -> str | None:
     if clock.overdue:
         return OVERDUE
     reached = [level for level in levels if clock.share * 100 >= level]
@@ -121,67 +106,90 @@ def sweep(session: Session, now: dt.datetime | None = None, config: Any = None) 
     ladder = [str(level) for level in levels] + [OVERDUE]
     counts = {"orders": 0, "warnings": 0, "notifications": 0, "mails": 0, "overdue": 0}
     orders = session.scalars(
-        select(WorkOrder).where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.deadline.is_not(None),
-                                WorkOrder.suspended.is_(False)).order_by(WorkOrder.id)
+        select(WorkOrder).where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.suspended.is_(False),
+                                WorkOrder.clocks.any(WorkOrderClock.met_at.is_(None)))
+        .options(selectinload(WorkOrder.clocks)).order_by(WorkOrder.id)
     ).all()
     if not orders:
         return counts
-    sent: dict[int, set[str]] = {}
-    for order_id, level in session.execute(
-        select(SlaWarning.order_id, SlaWarning.level).join(WorkOrder, WorkOrder.id == SlaWarning.order_id)
-        .where(WorkOrder.state.in_(OPEN_STATES))
+    ids = [o.id for o in orders]
+    sent: dict[tuple[int, str], set[str]] = {}
+    for order_id, kind, level in session.execute(
+        select(SlaWarning.order_id, SlaWarning.clock, SlaWarning.level).where(SlaWarning.order_id.in_(ids))
     ):
-        sent.setdefault(order_id, set()).add(level)
+        sent.setdefault((order_id, kind), set()).add(level)
+    pauses: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = {}
+    for order_id, began, ended in session.execute(
+        select(Suspension.order_id, Suspension.started_at, Suspension.ended_at)
+        .where(Suspension.order_id.in_(ids)).order_by(Suspension.started_at)
+    ):
+        pauses.setdefault(order_id, []).append((began, ended))
     mails: list[tuple[str, str, str]] = []
     for order in orders:
         counts["orders"] += 1
-        clock = clock_of(order, now)
-        if clock is None:
-            continue
-        level = due_level(clock, levels)
-        if level is None or level in sent.get(order.id, set()):
-            continue
-        rank = min(ladder.index(level), 2)
-        # A level already passed (e.g. 90 % sent, the 75 % sweep came late) is not sent.
-        if any(ladder.index(s) > ladder.index(level) for s in sent.get(order.id, set())):
-            continue
-        users = _recipients(session, order, rank)
-        warning = SlaWarning(order_id=order.id, level=level, elapsed_share=round(clock.share, 4),
-                             recipients=len(users), mailed=0, sent_at=now)
-        try:
-            with session.begin_nested():
-                session.add(warning)
-                session.flush()
-        except IntegrityError:
-            continue  # another sweep sent this level a moment ago
-        counts["warnings"] += 1
-        deadline = clock.deadline.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
-        if level == OVERDUE:
-            counts["overdue"] += 1
-            title = f"工单 {order.number} 已超时（时限 {deadline}）"
-            session.add(WorkOrderEvent(order_id=order.id, action="overdue", from_state=order.state,
-                                       to_state=order.state, actor_name="系统",
-                                       note=f"已超过处理时限 {deadline}", created_at=now,
-                                       data={"share": round(clock.share, 4)}))
-        else:
-            title = f"工单 {order.number} 已用时 {level}%（时限 {deadline}）"
-        body = f"{order.content[:200]}\n已用工作时间 {clock.percent}%，剩余 {_hours(clock.remaining)}。"
-        for user_id in users:
-            session.add(Notification(user_id=user_id, kind="sla", title=title[:255], body=body,
-                                     link=f"/workorderview/show/{order.id}", order_id=order.id,
-                                     created_at=now))
-            counts["notifications"] += 1
-        if users and _mail_enabled(config):
-            for email in session.scalars(select(User.email).where(User.id.in_(users))):
-                if email:
-                    mails.append((email, title, body))
-                    warning.mailed += 1
+        for clock in clocks.watched(clocks.read_clocks(session, order, now, pauses.get(order.id, []))):
+            _warn(session, order, clock, levels, ladder, sent.get((order.id, clock.kind), set()),
+                  now, config, counts, mails)
     session.flush()
     if counts["overdue"]:
         _escalate(session, now)
     if mails:
         counts["mails"] = _send_mails(mails, config)
     return counts
+
+
+def _warn(session: Session, order: WorkOrder, clock: ClockReading, levels: list[int], ladder: list[str],
+          sent: set[str], now: dt.datetime, config: Any, counts: dict[str, int],
+          mails: list[tuple[str, str, str]]) -> None:
+    """Send this clock's highest level reached, unless it (or a higher one) went out already."""
+    level = due_level(clock, levels)
+    if level is None or level in sent:
+        return
+    rank = min(ladder.index(level), 2)
+    # A level already passed (e.g. 90 % sent, the 75 % sweep came late) is not sent.
+    if any(ladder.index(s) > ladder.index(level) for s in sent if s in ladder):
+        return
+    users = _recipients(session, order, rank)
+    warning = SlaWarning(order_id=order.id, clock=clock.kind, level=level,
+                         elapsed_share=round(clock.share, 4), recipients=len(users), mailed=0, sent_at=now)
+    try:
+        with session.begin_nested():
+            session.add(warning)
+            session.flush()
+    except IntegrityError:
+        return  # another sweep sent this level a moment ago
+    counts["warnings"] += 1
+    what = _CLOCK_NAMES.get(clock.kind, clock.kind)
+    deadline = clock.deadline.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+    if level == OVERDUE:
+        counts["overdue"] += 1
+        title = f"工单 {order.number} {what}已超时（时限 {deadline}）"
+        session.add(WorkOrderEvent(order_id=order.id, action="overdue", from_state=order.state,
+                                   to_state=order.state, actor_name="系统",
+                                   note=f"{what}已超过时限 {deadline}", created_at=now,
+                                   data={"share": round(clock.share, 4), "clock": clock.kind}))
+    else:
+        title = f"工单 {order.number} {what}已用时 {level}%（时限 {deadline}）"
+    used = "已用时间" if clock.round_the_clock else "已用工作时间"
+    body = f"{order.content[:200]}\n{what}{used} {clock.percent}%，剩余 {_hours(clock.remaining)}。"
+    for user_id in users:
+        session.add(Notification(user_id=user_id, kind="sla", title=title[:255], body=body,
+                                 link=f"/workorderview/show/{order.id}", order_id=order.id,
+                                 created_at=now))
+        counts["notifications"] += 1
+    if users and _mail_enabled(config):
+        for email in session.scalars(select(User.email).where(User.id.in_(users))):
+            if email:
+                mails.append((email, title, body))
+                warning.mailed += 1
+
+
+# Notifications are written in the station's language; the completion clock is "the" limit.
+_CLOCK_NAMES = {
+    ClockKind.CONTACT.value: "首次联系", ClockKind.ARRIVAL.value: "到达现场",
+    ClockKind.RESTORATION.value: "恢复送电", ClockKind.COMPLETION.value: "",
+    ClockKind.SOURCE.value: "来源平台时限",
+}
 
 
 def _hours(delta: dt.timedelta) -> str:

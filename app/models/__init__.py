@@ -8,6 +8,7 @@ from app.models import (  # noqa: F401
     announcement,
     calendar,
     channel,
+    clocks,
     customer,
     document,
     energy,

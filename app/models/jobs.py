@@ -109,10 +109,14 @@ class SlaWarning(Model):
     """One SLA warning of one level for one order: the unique key makes each level once."""
 
     __tablename__ = "sla_warning"
-    __table_args__ = (UniqueConstraint("order_id", "level", name="uq_sla_warning_order_level"),)
+    # One warning of each level per clock of each order (0013: the clock joined the key).
+    __table_args__ = (
+        UniqueConstraint("order_id", "clock", "level", name="uq_sla_warning_order_clock_level"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
+    clock: Mapped[str] = mapped_column(String(16), default="completion", server_default="completion")
     level: Mapped[str] = mapped_column(String(16))
     elapsed_share: Mapped[float] = mapped_column(Float)
     recipients: Mapped[int] = mapped_column(Integer, default=0)

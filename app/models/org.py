@@ -22,6 +22,15 @@ class Position(LabeledEnum):
     OPERATOR = ("operator", "Operator")
 
 
+class AreaClass(LabeledEnum):
+    """How far a grid lies from the repair crews: State Grid's repair commitments (arrival on
+    site, power restored) differ for urban, rural and remote (特殊边远) areas."""
+
+    URBAN = ("urban", "Urban")
+    RURAL = ("rural", "Rural")
+    REMOTE = ("remote", "Remote")
+
+
 class Company(Model):
     __tablename__ = "org_company"
 
@@ -101,6 +110,9 @@ class Grid(Model):
     team_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_team.id"), index=True)
     district_manager_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("org_staff.id"), index=True
+    )
+    area_class: Mapped[str] = mapped_column(
+        String(16), default=AreaClass.URBAN.value, server_default=AreaClass.URBAN.value
     )
 
     station: Mapped[Station] = relationship()

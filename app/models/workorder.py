@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any, Optional
 
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -19,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
+from app.models.clocks import WorkOrderClock
 from app.models.customer import Customer
 from app.models.org import Grid, StaffProfile, Station, Team
 
@@ -169,6 +172,13 @@ class WorkOrder(Model):
     reopened_from: Mapped[Optional["WorkOrder"]] = relationship(
         remote_side=[id], foreign_keys=[reopened_from_id]
     )
+    # The milestone clocks (app/models/clocks.py), earliest deadline first.
+    clocks: Mapped[list["WorkOrderClock"]] = relationship(
+        back_populates="order", order_by="WorkOrderClock.id", cascade="all, delete-orphan"
+    )
+    # Where the district manager's phone was on arrival (the arrive action).
+    arrival_latitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(9, 6))
+    arrival_longitude: Mapped[Optional[Decimal]] = mapped_column(Numeric(9, 6))
 
     # A version counter for optimistic locking: a concurrent update raises StaleDataError.
     __mapper_args__ = {"version_id_col": version}

@@ -13,7 +13,15 @@ from sqlalchemy.orm import Session
 
 from app.indicators import optional
 from app.indicators.period import Period
-from app.indicators.queries import application_rate, evaluation, on_time_resolution, orders_by_channel, satisfaction, timeliness
+from app.indicators.queries import (
+    application_rate,
+    clock_timeliness,
+    evaluation,
+    on_time_resolution,
+    orders_by_channel,
+    satisfaction,
+    timeliness,
+)
 from app.indicators.scope import Scope, both
 from app.models.org import Grid, Position, StaffProfile
 from app.models.points import WorkPointEntry
@@ -129,6 +137,8 @@ def evaluation_report(session: Session, actor: Actor, scope: Scope, period: Peri
         "scope": scope, "scope_kind_label": labels.SCOPES.get(scope.kind, scope.kind),
         "period": period, "previous_period": period.previous_month(), "generated_at": now,
         "current": current, "previous": previous, "targets": targets,
+        "clocks": [{**row, "label": labels.CLOCKS.get(row["kind"], row["kind"])}
+                   for row in clock_timeliness(session, actor, scope, period)],
         "managers": managers(session, actor, scope, period),
         "channels": [{"code": c, "label": labels.CHANNELS.get(c, c), "count": n,
                       "share": (n / total) if total else None} for c, n in channels],

@@ -13,5 +13,9 @@ STATES = {
     "registered": "已受理", "dispatched": "已派单", "accepted": "已接单", "resolved": "已处理",
     "verified": "已核实", "evaluated": "已评价",
 }
+CLOCKS = {
+    "contact": "首次联系", "arrival": "到达现场", "restoration": "恢复送电", "completion": "办结",
+    "source": "来源平台时限",
+}
 SUPERVISION = {"none": "无", "station": "所级督办", "county": "县级督办", "city": "市级督办"}
 SCOPES = {"station": "供电所", "team": "班组", "grid": "台区", "person": "个人", "all": "全部"}

@@ -3,7 +3,9 @@
 An order that keeps coming back, gets urged or runs out of time is raised a supervision level
 (督办: station → county → city) with an event on its timeline, and the named roles are
 notified.  A rule acts on an order once: what it did is in the rule-firing log, and the next
-sweep skips that (order, rule) pair.
+sweep skips that (order, rule) pair.  Suspended orders are skipped (their clock stands
+still), and hours to the deadline are working hours unless a rule uses the round-the-clock
+variable.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from app.rules.base import (
 from app.rules.engine import Fired, LoadedRuleSet, active_rule_sets, record_firings, run
 from app.workflow import service
 from app.workflow.actor import SYSTEM
+from app.workflow.calendar import working_time_between
 from app.workflow.errors import IllegalTransition
 
 DOMAIN = "escalation"
@@ -54,6 +57,10 @@ BATCH = 500
 
 NOTIFY_ROLES = options([("station_manager", "Station manager"), ("team_leader", "Team leader"),
                         ("assignee", "Assignee"), ("admin", "System administrator")])
+
+
+def _hours(seconds: float) -> Decimal:
+    return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"))
 
 
 class EscalationVariables(BaseVariables):
@@ -72,12 +79,24 @@ class EscalationVariables(BaseVariables):
     def return_count(self) -> int:
         return self.order.return_count or 0
 
-    @optional_numeric_rule_variable("Hours to the deadline (negative when overdue)")
+    @optional_numeric_rule_variable("Working hours to the deadline (negative when overdue)")
     def hours_to_deadline(self) -> Decimal | None:
+        # Working hours on the statutory calendar, as the deadline itself counts them: a
+        # Friday-evening order due Monday is not "60 hours" from trouble.
         if self.order.deadline is None:
             return None
-        seconds = (self.order.deadline - self.now).total_seconds()
-        return (Decimal(seconds) / Decimal(3600)).quantize(Decimal("0.01"))
+        if self.now <= self.order.deadline:
+            left = working_time_between(self.now, self.order.deadline)
+        else:
+            left = -working_time_between(self.order.deadline, self.now)
+        return _hours(left.total_seconds())
+
+    @optional_numeric_rule_variable("Hours to the deadline, round the clock (negative when overdue)")
+    def calendar_hours_to_deadline(self) -> Decimal | None:
+        # For a rule that means wall-clock hours (e.g. repairs, which run at weekends too).
+        if self.order.deadline is None:
+            return None
+        return _hours((self.order.deadline - self.now).total_seconds())
 
     @select_rule_variable("Supervision level", options=enum_options(SupervisionLevel))
     def supervision_level(self) -> list[str]:
@@ -212,7 +231,9 @@ def run_escalation(session: Session, now: dt.datetime | None = None) -> list[Esc
     last_id = 0
     while True:
         orders = list(session.scalars(
-            select(WorkOrder).where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.id > last_id)
+            # A suspended order's clock stands still: nothing about it can be escalated.
+            select(WorkOrder).where(WorkOrder.state.in_(OPEN_STATES), WorkOrder.suspended.is_(False),
+                                    WorkOrder.id > last_id)
             .order_by(WorkOrder.id).limit(BATCH)
         ))
         if not orders:

@@ -9,6 +9,7 @@ from app.views import (  # noqa: F401
     audit,
     calendar,
     channel,
+    clocks,
     customer,
     dashboard,
     energy,
@@ -23,7 +24,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, calendar, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit]
 
 
 def register(appbuilder: Any) -> None:

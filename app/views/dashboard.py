@@ -16,6 +16,7 @@ from app.indicators import parse_month, resolve_scope
 from app.indicators.queries import dashboard_indicators
 from app.indicators.scope import Scope, parse_scope_arg, scope_choices
 from app.models.base import utcnow
+from app.models.clocks import ClockKind
 from app.models.workorder import OPEN_STATES, Channel, DemandType
 from app.views.common import current_actor
 from app.workflow.errors import DomainError, OutOfScope
@@ -96,6 +97,7 @@ class DashboardView(BaseView):
             period=period, choices=scope_choices(db.session, actor),
             channel_names={c.value: Channel.label_of(c.value) for c in Channel},
             demand_names={d.value: DemandType.label_of(d.value) for d in DemandType},
+            clock_names={k.value: ClockKind.label_of(k.value) for k in ClockKind},
             generated_at=now, previous=period.previous_month().label,
             report_url=url_for("EvaluationReportView.evaluation", scope=scope.key, month=period.label)
             if self.appbuilder.sm.has_access("can_evaluation", "EvaluationReportView") else None,

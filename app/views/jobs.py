@@ -187,13 +187,19 @@ def sla_panel(order: Any) -> Markup:
 
     from app.jobs.sla import clock_of
 
-    clock = clock_of(order)
+    from app.models.clocks import ClockKind
+    from app.views.clocks import describe_left
+    from app.workflow.clocks import read_clocks
+
+    now = utcnow()
+    clock = clock_of(order, now)
     if clock is None:
         return Markup("")
     warnings = db.session.scalars(select(SlaWarning).where(SlaWarning.order_id == order.id)
                                   .order_by(SlaWarning.id)).all()
     return Markup(render_template("jobs/sla_panel.html", clock=clock, warnings=warnings,
-                                  local_time=local_time))
+                                  local_time=local_time, readings=read_clocks(db.session, order, now),
+                                  clock_label=ClockKind.label_of, describe_left=describe_left))
 
 
 def register(appbuilder: Any) -> None:

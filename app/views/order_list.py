@@ -32,6 +32,7 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
 from app.models.base import utcnow
+from app.models.clocks import ClockKind
 from app.models.org import Grid, StaffProfile
 from app.models.workorder import (
     OPEN_STATES,
@@ -44,6 +45,8 @@ from app.models.workorder import (
 )
 from app.security.masking import masked
 from app.views.datamodel import count_rows, localise_datetime_filters
+from app.views.clocks import describe_left
+from app.workflow import clocks
 from app.workflow.actor import Actor
 from app.workflow.calendar import LOCAL_TZ
 
@@ -150,6 +153,8 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
 
     labels = enum_labels()
     now = utcnow()
+    nearest = clocks.nearest_open_by_order(session, [r.id for r in records])
+    kind_labels = {k.value: gettext(k.label) for k in ClockKind}
     show = url_for(f"{VIEW}.show", pk=0)[:-1]
     rows = []
     for record in records:
@@ -163,6 +168,18 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
         deadline = record.deadline if "deadline" in columns else None
         row["overdue"] = bool(deadline and deadline < now and record.state in OPEN_STATES)
         row["deadline"] = _local(deadline)
+        # The open clock falling due first, with its time left (stopped while suspended).
+        found = nearest.get(record.id) if record.state in OPEN_STATES else None
+        row["next_clock"] = None
+        if found is not None:
+            clock, suspended = found
+            assert clock.deadline is not None
+            left = clocks.time_left(clock.deadline, now, bool(clock.round_the_clock))
+            late = left.total_seconds() < 0 and not suspended
+            row["overdue"] = row["overdue"] or late
+            row["next_clock"] = {"kind": clock.kind, "label": kind_labels.get(clock.kind, clock.kind),
+                                 "deadline": _local(clock.deadline), "late": late,
+                                 "left": gettext("Clock stopped") if suspended else describe_left(left)}
         rows.append(row)
     listing = Listing(columns=columns, rows=rows, count=count, page=page, page_size=page_size,
                       order_column=order_column, order_direction=order_direction)

@@ -17,14 +17,14 @@ from app.views.common import (
     StationScopeFilter,
     label_formatter,
 )
-from app.models.org import Position
+from app.models.org import AreaClass, Position
 
 _LABELS = {
     **COMMON_LABELS,
     "company": _l("Company"), "district_manager": _l("District manager"),
     "rated_kva": _l("Rated capacity (kVA)"), "user": _l("User"), "position": _l("Position"),
     "mobile": _l("Mobile"), "on_duty": _l("On duty"), "transformers": _l("Transformers"),
-    "grids": _l("Grids"),
+    "grids": _l("Grids"), "area_class": _l("Area class"),
 }
 
 
@@ -53,10 +53,13 @@ class TeamView(GridCareModelView):
 class GridView(GridCareModelView):
     datamodel = SQLAInterface(Grid)
     base_filters = [["id", GridRowScopeFilter, None]]
-    list_columns = ["code", "name", "station", "team", "district_manager"]
-    search_columns = ["code", "name", "station", "team", "district_manager"]
-    show_columns = ["code", "name", "station", "team", "district_manager", "transformers"]
-    add_columns = edit_columns = ["code", "name", "station", "team", "district_manager"]
+    list_columns = ["code", "name", "station", "team", "district_manager", "area_class"]
+    search_columns = ["code", "name", "station", "team", "district_manager", "area_class"]
+    show_columns = ["code", "name", "station", "team", "district_manager", "area_class", "transformers"]
+    add_columns = edit_columns = ["code", "name", "station", "team", "district_manager", "area_class"]
+    # The area class sets the repair clocks (arrival on site, power restored).
+    form_choices = {"area_class": AreaClass.choices()}
+    formatters_columns = {"area_class": label_formatter(AreaClass)}
     label_columns = _LABELS
 
 

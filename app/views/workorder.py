@@ -65,6 +65,8 @@ _FORM_FIELDS = {
     "approve_extension": ("days", "note"),
     "refuse_extension": ("reason",),
     "callback": ("satisfied", "note"),
+    "contact": ("note",),
+    "arrive": ("latitude", "longitude", "note"),
 }
 
 

@@ -1,8 +1,10 @@
 """The work-order state machine: every transition in one place.
 
 registered → dispatched → accepted → resolved → verified → evaluated, with return (退单),
-reject, urge (催办), supervise (督办), reopen, suspend/resume (挂起), deadline extension (延期)
-and return visits (回访, an unsatisfied one sends the order back for redo 重办).
+reject, urge (催办), supervise (督办), reopen, suspend/resume (挂起), deadline extension (延期),
+return visits (回访, an unsatisfied one sends the order back for redo 重办) and the
+milestones the district manager records on the way: first contact and arrival on site (the
+order's clocks, ``app/workflow/clocks.py``).
 
 Each call checks role, row scope, state and the caller's version, changes the order,
 writes one timeline event and runs the registered hooks (work points, channel feedback…)
@@ -13,10 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Callable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.models.customer import Customer
 from app.models.org import Grid, StaffProfile
@@ -36,7 +39,7 @@ from app.models.workorder import (
     WorkOrderEvent,
 )
 from app.models.base import utcnow
-from app.workflow import calendar
+from app.workflow import calendar, clocks
 from app.workflow.actor import ADMIN, DISTRICT_MANAGER, LEADERS, OPERATOR, SYSTEM, Actor
 from app.workflow.errors import (
     Forbidden,
@@ -122,7 +125,11 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str] | str]] = {
     "approve_extension": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS),
     "refuse_extension": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS),
     "callback": ((S.RESOLVED.value, S.VERIFIED.value), LEADERS | {OPERATOR}),
+    # Milestones: offered while the order runs that clock and has not met it yet.
+    "contact": ((S.REGISTERED.value, S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
+    "arrive": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
 }
+_MILESTONE_OF = {"contact": clocks.K.CONTACT.value, "arrive": clocks.K.ARRIVAL.value}
 ACTIONS = tuple(_TRANSITIONS)
 # Actions that still make sense while the clock is stopped.
 _ALLOWED_WHILE_SUSPENDED = {"resume", "urge", "supervise"}
@@ -146,6 +153,8 @@ ACTION_LABELS = {
     "refuse_extension": "Refuse extension",
     "callback": "Return visit",
     "redo": "Redo",
+    "contact": "Record contact",
+    "arrive": "Record arrival",
 }
 
 
@@ -177,6 +186,9 @@ def state_allows(order: WorkOrder, action: str, session: Session | None = None) 
         return False
     if action == "supervise" and order.supervision_level == SUPERVISION_LADDER[-1]:
         return False
+    if action in _MILESTONE_OF:
+        kind = _MILESTONE_OF[action]
+        return any(c.kind == kind and c.met_at is None for c in order.clocks)
     if action in ("approve_extension", "refuse_extension", "extend") and session is not None:
         pending = _pending_extension(session, order)
         return (pending is None) if action == "extend" else (pending is not None)
@@ -248,6 +260,8 @@ def register_order(
         raise OutOfScope("the grid is outside your scope")
 
     received_at = received_at or now
+    targets = clocks.targets_for(session, demand_type,
+                                 grid.area_class if grid is not None else None)
     order = WorkOrder(
         number=next_order_number(session, now),
         channel=channel,
@@ -274,7 +288,9 @@ def register_order(
     )
     for key, value in (extra or {}).items():
         setattr(order, key, value)
-    order.deadline = calendar.add_working_days(received_at, policy.default_deadline_working_days)
+    if clocks.K.COMPLETION.value in targets:
+        clocks.set_completion_allowance(order, targets[clocks.K.COMPLETION.value])
+    clocks.recompute_clocks(session, order)  # before the insert: one row, with its deadlines
     session.add(order)
     session.flush()
     _event(session, order, actor, "register", None, S.REGISTERED.value, None, now)
@@ -295,13 +311,15 @@ def _apply_routing(
         order.priority = decision.priority
     if decision.sensitive:
         order.sensitive = True
+    # A routing rule's time limit is the most specific: it replaces the completion target.
     if decision.deadline_hours is not None:
         order.deadline_hours = int(decision.deadline_hours)
         order.deadline_working_days = None
-        order.deadline = calendar.add_working_hours(received_at, decision.deadline_hours)
+        clocks.recompute_clocks(session, order)
     elif decision.deadline_working_days is not None:
         order.deadline_working_days = decision.deadline_working_days
-        order.deadline = calendar.add_working_days(received_at, decision.deadline_working_days)
+        order.deadline_hours = None
+        clocks.recompute_clocks(session, order)
     if decision.team_id and not order.team_id:
         order.team_id = decision.team_id
     if decision.escalate and order.supervision_level == SupervisionLevel.NONE.value:
@@ -324,7 +342,11 @@ def _apply_routing(
 
 # --- transitions -------------------------------------------------------------------------
 def load_order(session: Session, actor: Actor, order_id: int) -> WorkOrder:
-    order = session.get(WorkOrder, order_id)
+    # The clocks come with the order: loading them later, mid-transition, would autoflush
+    # the half-changed order and count its version twice.
+    order = session.get(WorkOrder, order_id, options=[selectinload(WorkOrder.clocks)])
+    if order is not None and "clocks" not in order.__dict__:
+        _ = order.clocks  # already in the identity map without them
     if order is None or not actor.can_see_order(order):
         # Out-of-scope orders are reported as forbidden, never described.
         if order is None:
@@ -501,13 +523,17 @@ def _return(session, actor, order, params, policy, now):
 def _resolve(session, actor, order, params, policy, now):
     order.resolution = _text(params, "resolution", limit=10000)
     order.resolved_at = now
-    order.timely = order.deadline is None or now <= order.deadline
+    # Resolving meets every clock still running (a repair resolved is a repair restored).
+    closed = clocks.meet(order, [c.kind for c in order.clocks], now)
+    order.timely = clocks.order_timely(order)
     _move(session, order, actor, "resolve", S.RESOLVED.value, order.resolution, now,
-          {"timely": order.timely})
+          {"timely": order.timely, "clocks_met": closed,
+           "late": [c.kind for c in order.clocks if c.timely is False]})
 
 
 def _reject(session, actor, order, params, policy, now):
     reason = _text(params, "reason")
+    clocks.reopen(order, met_at=order.resolved_at)
     order.resolved_at = None
     order.timely = None
     _move(session, order, actor, "reject", S.ACCEPTED.value, reason, now)
@@ -567,6 +593,7 @@ def _reopen(session, actor, order, params, policy, now):
     reason = _text(params, "reason")
     closed_at = order.evaluated_at or now
     if now - closed_at <= dt.timedelta(days=policy.reopen_window_days):
+        clocks.reopen(order, met_at=order.resolved_at)
         order.resolved_at = order.verified_at = order.evaluated_at = None
         order.timely = None
         order.redo_count += 1
@@ -608,8 +635,8 @@ def _resume(session, actor, order, params, policy, now):
         suspension.ended_at = now
         suspension.paused_seconds = int(paused.total_seconds())
     old_deadline = order.deadline
-    if order.deadline is not None:
-        order.deadline = calendar.add_working_time(order.deadline, paused)
+    session.flush()
+    clocks.recompute_clocks(session, order)  # every clock still running moves by the pause
     order.suspended = False
     order.suspended_at = None
     _event(session, order, actor, "resume", order.state, order.state, _text(params, "note", False), now,
@@ -645,10 +672,11 @@ def _approve_extension(session, actor, order, params, policy, now):
     request.decided_at = now
     request.decision_note = _text(params, "note", False)
     old_deadline = order.deadline
-    order.deadline = calendar.add_working_days(order.deadline or now, days)
+    session.flush()
+    clocks.recompute_clocks(session, order)
     _event(session, order, actor, "approve_extension", order.state, order.state, request.decision_note, now,
            {"days": days, "old_deadline": old_deadline.isoformat() if old_deadline else None,
-            "new_deadline": order.deadline.isoformat()})
+            "new_deadline": order.deadline.isoformat() if order.deadline else None})
 
 
 def _refuse_extension(session, actor, order, params, policy, now):
@@ -685,10 +713,48 @@ def _callback(session, actor, order, params, policy, now):
     if not satisfied:
         # An unsatisfied customer sends the order back to its handler for redo (重办).
         order.redo_count += 1
+        clocks.reopen(order, met_at=order.resolved_at)
         order.resolved_at = order.verified_at = None
         order.timely = None
         _move(session, order, SYSTEM if actor is None else actor, "redo", S.ACCEPTED.value,
               f"redo #{order.redo_count}", now, {"redo_count": order.redo_count})
+
+
+def _float(params: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
+    value = params.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidInput(f"{key} must be a number", field=key)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{key} must be a number", field=key) from None
+    if not lo <= number <= hi:  # also refuses NaN
+        raise InvalidInput(f"{key} must be between {lo:g} and {hi:g}", field=key)
+    return number
+
+
+def _contact(session, actor, order, params, policy, now):
+    note = _text(params, "note", False)
+    clocks.meet(order, [clocks.K.CONTACT.value], now)
+    timely = next((c.timely for c in order.clocks if c.kind == clocks.K.CONTACT.value), None)
+    _event(session, order, actor, "contact", order.state, order.state, note, now, {"timely": timely})
+
+
+def _arrive(session, actor, order, params, policy, now):
+    latitude = _float(params, "latitude", -90, 90)
+    longitude = _float(params, "longitude", -180, 180)
+    if (latitude is None) != (longitude is None):
+        raise InvalidInput("give both latitude and longitude, or neither", field="latitude")
+    note = _text(params, "note", False)
+    order.arrival_latitude = Decimal(f"{latitude:.6f}") if latitude is not None else None
+    order.arrival_longitude = Decimal(f"{longitude:.6f}") if longitude is not None else None
+    # Whoever stands at the customer's door has contacted them.
+    clocks.meet(order, [clocks.K.ARRIVAL.value, clocks.K.CONTACT.value], now)
+    timely = next((c.timely for c in order.clocks if c.kind == clocks.K.ARRIVAL.value), None)
+    _event(session, order, actor, "arrive", order.state, order.state, note, now,
+           {"timely": timely, "latitude": latitude, "longitude": longitude})
 
 
 _HANDLERS: dict[str, Callable[..., WorkOrder | None]] = {
@@ -708,5 +774,7 @@ _HANDLERS: dict[str, Callable[..., WorkOrder | None]] = {
     "approve_extension": _approve_extension,
     "refuse_extension": _refuse_extension,
     "callback": _callback,
+    "contact": _contact,
+    "arrive": _arrive,
 }
 _ = (ADMIN, Customer)
