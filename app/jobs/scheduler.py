@@ -59,6 +59,8 @@ DEFAULT_JOBS = [
      "Monthly evaluation reports: on the first working day, render, archive and mail last month's"),
     ("escalation", "app.rules.escalation.run_escalation", "*/10 * * * *", 540,
      "Escalation rules over open orders (supervision levels, notifications)"),
+    ("feedback_delivery", "app.channels.callbacks.delivery_job", "* * * * *", 50,
+     "Feedback delivery: POST new results to each channel's callback URL, retry failed ones"),
 ]
 
 
