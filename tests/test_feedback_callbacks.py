@@ -249,6 +249,11 @@ def test_admin_sets_a_callback_in_the_browser_and_its_secret_is_shown_once(login
     listing = admin.get("/channelcallbackview/list/").get_data(as_text=True)
     assert "12345.example.gov.cn" in listing and secret not in listing and "••••" + secret[-4:] in listing
     assert secret not in admin.get(f"/channelcallbackview/show/{stored.id}").get_data(as_text=True)
+    from app.models.security import AuditEntry
+
+    logged = db_session.scalar(select(AuditEntry).where(AuditEntry.entity == "channel_callback"))
+    assert logged.username == "admin" and logged.changes["secret"] == "(secret)"
+    assert secret not in json.dumps(logged.changes)
 
     # a change of URL keeps the secret and shows none
     page = _set_form(admin, channel="hotline_12345", url="https://12345.example.gov.cn/v2", active="y")

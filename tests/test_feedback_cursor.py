@@ -15,6 +15,7 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -134,7 +135,6 @@ def test_a_poller_following_the_cursor_gets_every_result_of_concurrent_resolutio
 def test_a_result_committed_late_is_numbered_after_one_committed_before_it(app, db_session):
     """The late transaction drew the smaller id; its result still comes after the other one,
     so a poller that has read the other one's number still gets it."""
-    import pytest
     from sqlalchemy.orm import Session
 
     from app.channels.feedback import number_results

@@ -20,7 +20,7 @@ import secrets
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
