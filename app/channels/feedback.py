@@ -15,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -100,9 +100,10 @@ def _number_once(engine: Engine) -> int:
                                         .order_by(FeedbackOutbox.id).limit(NUMBERING_BATCH)))
                 if not ids:
                     return numbered
-                for offset, row_id in enumerate(ids, start=1):
-                    conn.execute(update(FeedbackOutbox).where(FeedbackOutbox.id == row_id)
-                                 .values(seq=last + offset))
+                conn.execute(update(FeedbackOutbox).where(FeedbackOutbox.id == bindparam("row_id"))
+                             .values(seq=bindparam("new_seq")),
+                             [{"row_id": row_id, "new_seq": last + offset}
+                              for offset, row_id in enumerate(ids, start=1)])
                 conn.execute(update(FeedbackSequence).where(FeedbackSequence.id == COUNTER_ID)
                              .values(last_seq=last + len(ids)))
             numbered += len(ids)
