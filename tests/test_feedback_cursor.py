@@ -76,7 +76,7 @@ def test_a_poller_following_the_cursor_gets_every_result_of_concurrent_resolutio
 
     def slow_commit(session, order, action, actor, params):  # type: ignore[no-untyped-def]
         if action == "resolve":
-            time.sleep(chance.choice((0, 0, 0.005, 0.03)))
+            time.sleep(chance.choice((0, 0, 0.02, 0.1)))
 
     monkeypatch.setattr(service, "_hooks", [*service._hooks, slow_commit])
 
