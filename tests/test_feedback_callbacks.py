@@ -18,7 +18,7 @@ from app.channels import apikeys, callbacks
 from app.models.channel import ChannelCallback, FeedbackOutbox
 from app.models.workorder import WorkOrder
 from tests.conftest import csrf_from
-from tests.factories import advance, make_customer
+from tests.factories import advance, make_customer, make_order
 
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.timezone.utc)
 SECRET = "hotline-callback-secret-0123456789"
@@ -173,8 +173,6 @@ def test_after_the_last_try_the_result_waits_for_an_administrator_who_retries_it
 
 
 def test_failed_deliveries_and_callbacks_are_refused_to_other_roles(login_as, db_session):
-    from tests.factories import make_order
-
     order = make_order(db_session, channel="hotline_12345", external_id="CB-9")
     waiting = FeedbackOutbox(order_id=order.id, channel="hotline_12345", external_id="CB-9", action="resolve",
                              state="resolved", payload={}, seq=1, attempts=6, failed_at=T0, last_error="HTTP 500")

@@ -20,11 +20,12 @@ from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app.channels import apikeys
+from app.channels.feedback import number_results
 from app.models.channel import FeedbackOutbox
 from app.models.workorder import WorkOrder
 from app.workflow import service
 from tests.conftest import api_token
-from tests.factories import advance, make_customer
+from tests.factories import advance, make_customer, make_order
 
 ORDERS = 96
 THREADS = 8
@@ -136,9 +137,6 @@ def test_a_result_committed_late_is_numbered_after_one_committed_before_it(app, 
     """The late transaction drew the smaller id; its result still comes after the other one,
     so a poller that has read the other one's number still gets it."""
     from sqlalchemy.orm import Session
-
-    from app.channels.feedback import number_results
-    from tests.factories import make_order
 
     if db_session.bind.dialect.name == "sqlite":
         pytest.skip("SQLite runs one writer at a time: a result cannot commit while another is in flight")
