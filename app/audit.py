@@ -27,6 +27,9 @@ AUDITED_TABLES = {
     "channel_api_key", "ab_api_key", "ab_group", "ab_user_group", "ab_group_role",
     "rule_set", "rule_set_version", "staff_leave", "energy_station_tariff",
     "job_definition", "report_subscription",
+    # where results are pushed and the secret they are signed with (the lease a delivery run
+    # takes is a Core UPDATE, not a change of the setting, and is not logged)
+    "channel_callback",
 }
 PERSONAL_DATA_ACCESS = "PersonalDataAccess"
 SECRET_COLUMNS = {"password", "key_hash", "secret", "token_hash"}

@@ -105,10 +105,11 @@ from app.jobs.cli import scheduler_command, sync_group  # noqa: E402
 
 gridcare.add_command(sync_group)
 gridcare.add_command(scheduler_command)
-from app.channels.cli import apikey, generate_tasks_command  # noqa: E402
+from app.channels.cli import apikey, feedback, generate_tasks_command  # noqa: E402
 
 gridcare.add_command(apikey)
 gridcare.add_command(generate_tasks_command)
+gridcare.add_command(feedback)
 from app.reports.cli import report  # noqa: E402
 
 gridcare.add_command(report)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobSubmissionEvent
@@ -89,9 +89,12 @@ def test_a_scheduler_that_lost_its_lease_stops_running_jobs(app, db_session):
     try:
         leased.step()
         assert leased.active and leased.scheduler.get_job("sla_sweep") is not None
-        # Another process holds the lease now (this one was frozen past its expiry).
-        lease = db_session.get(SchedulerLease, "scheduler")
-        lease.holder, lease.expires_at = "host:2:new", utcnow() + dt.timedelta(minutes=5)
+        # Another process holds the lease now (this one was frozen past its expiry).  One
+        # UPDATE, no read first: on SQLite a read transaction turned writer is refused when a
+        # job of the running scheduler (feedback_delivery, every minute) committed meanwhile.
+        db_session.rollback()
+        db_session.execute(update(SchedulerLease).where(SchedulerLease.name == "scheduler").values(
+            holder="host:2:new", expires_at=utcnow() + dt.timedelta(minutes=5)))
         db_session.commit()
         leased.step()
         assert not leased.active

@@ -83,9 +83,10 @@ def test_personal_data_is_granted_only_to_leaders_and_operators(app):
     rows = _read_csv(PERMISSIONS_FILE)
     holders = {r["role"] for r in rows if (r["permission"], r["view"]) == ("can_view", "PersonalData")}
     assert holders == {"TeamLeader", "Operator"}
-    # Nobody but Admin may touch users, roles, rules, API keys, audit log or settings.
+    # Nobody but Admin may touch users, roles, rules, API keys, callbacks, audit log or settings.
     admin_only = re.compile(r"^(User|Role|Permission|ViewMenu|RuleSet|StaffLeave|ChannelApiKey|Audit"
-                            r"|Settings|Schedule|ReportSubscription)")
+                            r"|Settings|Schedule|ReportSubscription|ChannelCallback|FailedDelivery"
+                            r"|Callbacks|Set a callback|Failed deliveries)")
     leaked = [r for r in rows if admin_only.match(r["view"]) and r["view"] not in
               ("UserDBModelView", "UserInfoEditView") ]
     assert not leaked, leaked

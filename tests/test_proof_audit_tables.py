@@ -12,6 +12,7 @@ MUST_BE_AUDITED = {
     "customer", "work_order", "ab_user", "ab_role", "ab_user_role", "ab_permission_view_role",
     "channel_api_key", "ab_api_key", "rule_set", "rule_set_version", "staff_leave",
     "energy_station_tariff", "job_definition", "report_subscription", "callback_question",
+    "channel_callback",
 }
 
 

@@ -128,26 +128,34 @@ class IntakeApi(BaseApi):
     @expose("/<channel>/feedback", methods=["GET"])
     @safe
     def get_feedback(self, channel: str) -> Any:
-        """Results of this channel's orders recorded since a time.
+        """Results of this channel's orders after a cursor (or, the older way, since a time).
         ---
         get:
           summary: Results to close the source platform's tickets
+          description: >-
+            With `after` (start at 0), each result once, in the order results were committed,
+            as the order stood after the action; pass the answer's `cursor` as the next
+            `after`: no result is skipped or repeated.  With `since` (a time, the older way),
+            each order changed after it, as it stands now; the answer's `cursor` hands over
+            to `after` once a page holds everything after `since`.
           parameters:
           - {in: path, name: channel, required: true, schema: {type: string}}
           - {in: header, name: X-API-Key, required: true, schema: {type: string}}
+          - {in: query, name: after, schema: {type: integer, minimum: 0}}
           - {in: query, name: since, schema: {type: string, format: date-time}}
           - {in: query, name: limit, schema: {type: integer, minimum: 1, maximum: 500}}
           responses:
             200:
-              description: state, resolution, resolved_at and evaluation of each changed order
+              description: state, resolution, resolved_at and evaluation of each result
               content:
                 application/json:
                   schema:
                     type: object
                     properties:
                       result: {type: array, items: {type: object}}
+                      cursor: {type: integer, nullable: true}
                       until: {type: string, format: date-time, nullable: true}
-            400: {description: bad since or limit}
+            400: {description: bad after, since or limit; the message names it}
             401: {description: no key, an unknown or revoked key, or a key of another channel}
             404: {description: the channel takes no demands through this API}
         """
@@ -159,15 +167,27 @@ class IntakeApi(BaseApi):
         assert key is not None
         status = 400
         try:
-            since = None
+            after, since = None, None
+            raw_after = request.args.get("after")
+            if raw_after is not None:
+                if not (raw_after.isascii() and raw_after.isdigit()) or len(raw_after) > 18:
+                    raise InvalidInput("after must be a cursor: a whole number from 0", field="after")
+                after = int(raw_after)
             if request.args.get("since"):
+                if after is not None:
+                    raise InvalidInput("give either after or since, not both", field="after")
                 since = intake.parse_time(request.args["since"], "since")
             raw_limit = request.args.get("limit", "500")
             if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 500:
                 raise InvalidInput("limit must be between 1 and 500", field="limit")
-            results, until = feedback.feedback_since(db.session, channel, since, int(raw_limit))
+            # The sequencer works on a connection of its own: end this session's transaction
+            # (on SQLite it holds the write lock) before it runs.
+            db.session.commit()
+            feedback.number_results(db.engine)
+            page = feedback.feedback_page(db.session, channel, after=after, since=since,
+                                          limit=int(raw_limit))
             status = 200
-            return self.response(200, result=results, until=iso(until))
+            return self.response(200, result=page.results, cursor=page.cursor, until=iso(page.until))
         finally:
             self._log(key, status)
 

@@ -1,4 +1,4 @@
-"""`flask --app app gridcare apikey …` and `… tasks generate`: channel commands."""
+"""`flask --app app gridcare apikey …`, `… generate-tasks` and `… feedback deliver`: channel commands."""
 
 from __future__ import annotations
 
@@ -54,3 +54,17 @@ def generate_tasks_command() -> None:
     orders = generate_due_tasks(db.session)
     db.session.commit()
     click.echo(f"task orders created: {len(orders)}")
+
+
+feedback = AppGroup("feedback", help="Results given back to the external platforms.")
+
+
+@feedback.command("deliver")
+def deliver_command() -> None:
+    """POST the pending results to every channel's callback URL once (signed, in order)."""
+    from app import clock
+    from app.channels.callbacks import deliver
+    from app.extensions import db
+
+    report = deliver(db.session, clock.now())
+    click.echo(f"delivered {report.delivered}, failed {report.failed}")

@@ -56,13 +56,15 @@ DEFAULT_JOBS = [
     ("recurring_tasks", "app.channels.tasks.generate_due_tasks", "10 * * * *", 3000,
      "Recurring internal tasks: occurrences of the task templates that are due"),
     ("monthly_reports", "app.reports.runs.monthly_reports_job", "0 7 * * *", 6 * 3600,
-     "Monthly evaluation reports: on the first working day, render, archive and mail last month's"),
+     "Monthly evaluation reports: render, archive and mail every ended month not reported yet"),
     ("escalation", "app.rules.escalation.run_escalation", "*/10 * * * *", 540,
      "Escalation rules over open orders (supervision levels, notifications)"),
     ("calendar_provisional", "app.workflow.deadlines.recompute_provisional_job", "20 * * * *", 3000,
      "Statutory calendar: recompute provisional deadlines once the year they need is entered"),
     ("calendar_watch", "app.jobs.calendar.calendar_watch_job", "0 8 * * *", 6 * 3600,
      "Statutory calendar: from 1 November, remind administrators to enter next year's holidays"),
+    ("feedback_delivery", "app.channels.callbacks.delivery_job", "* * * * *", 50,
+     "Feedback delivery: POST new results to each channel's callback URL, retry failed ones"),
 ]
 
 

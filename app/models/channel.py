@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -91,11 +92,24 @@ class ChannelApiKeyUse(Model):
 
 
 class FeedbackOutbox(Model):
-    """A result to give back to the source platform (resolved, evaluated…).  Kept so a push
-    delivery can be added later without losing any result; ``delivered_at`` marks a push."""
+    """A result to give back to the source platform (resolved, evaluated…), with the order's
+    result as it stood (``payload``).  Pollers and the push delivery read it by ``seq``.
+
+    ``seq`` is left empty on insert and given later by the sequencer
+    (``app.channels.feedback.number_results``) in the order the rows became visible, i.e.
+    in commit order: an id or a time stamped inside the transaction is not, so a poller
+    reading "after the last one I saw" by either could skip a row committed late.
+
+    The delivery columns follow the push to the channel's callback URL: ``attempts`` and
+    ``next_attempt_at`` while it is retried, ``failed_at`` once it has given up (the channel
+    then waits for an administrator's retry), ``delivered_at`` once the callback took it."""
 
     __tablename__ = "channel_feedback_outbox"
-    __table_args__ = (Index("ix_feedback_channel_created", "channel", "created_at"),)
+    __table_args__ = (
+        Index("ix_feedback_channel_created", "channel", "created_at"),
+        Index("ix_feedback_channel_seq", "channel", "seq"),
+        UniqueConstraint("seq", name="uq_channel_feedback_outbox_seq"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), index=True)
@@ -105,7 +119,52 @@ class FeedbackOutbox(Model):
     state: Mapped[str] = mapped_column(String(16))
     payload: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(PreciseUTCDateTime(), default=utcnow)
+    seq: Mapped[Optional[int]] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    last_error: Mapped[Optional[str]] = mapped_column(String(255))
+    failed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime(), index=True)
     delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+
+    order: Mapped[Any] = relationship("WorkOrder")
+
+
+class FeedbackSequence(Model):
+    """The one counter row the sequencer locks (``SELECT … FOR UPDATE``) while it numbers
+    the outbox: sequencers run one at a time, so numbers never interleave."""
+
+    __tablename__ = "channel_feedback_sequence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChannelCallback(Model):
+    """Where a channel's results are pushed: its callback URL and the secret the bodies are
+    signed with (HMAC-SHA256).  The secret has to be kept as is to sign; screens show it
+    once when it is set and masked afterwards.  ``start_after_seq`` is the last result that
+    existed when the callback was set up (older ones are for the poller, not pushed); the
+    lease keeps two delivery runs (scheduler, command line) off the same channel."""
+
+    __tablename__ = "channel_callback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    start_after_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    lease_until: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime())
+    lease_holder: Mapped[Optional[str]] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"))
+
+    @property
+    def secret_hint(self) -> str:
+        return "••••" + self.secret[-4:] if self.secret else ""
+
+    def __repr__(self) -> str:
+        return f"{self.channel} → {self.url}"
 
 
 class OrderOrigin(Model):

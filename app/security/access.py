@@ -81,6 +81,10 @@ _CUSTOMER_VIEWS = ("CustomerView", "BillView")
 # can_dry_run; StaffLeaveView; menus "Rules", "Rule sets", "Dry run", "Leave roster") are for
 # administrators only: Admin holds them through "*", no other role is given them.
 RULES_VIEWS = ("RuleSetView", "StaffLeaveView")
+# Channel callbacks (URL and signing secret of each platform) and the failed deliveries with
+# their retry (app/views/channel_callback.py; menus "Callbacks", "Set a callback", "Failed
+# deliveries") are for administrators only, like the API keys: no other role is given them.
+CALLBACK_VIEWS = ("ChannelCallbackView", "FailedDeliveryView")
 # Channels (app/views/channel*.py): one order list per channel, duplicates, branch channels, tasks.
 _CHANNEL_ORDER_VIEWS = (
     "CityCallOrderView", "Hotline12345OrderView", "ThreeServicesOrderView",

@@ -364,7 +364,7 @@ class TaskTemplateView(GridCareModelView):
 
 def register(appbuilder: Any) -> None:
     from app.channels import install_hooks
-    from app.views import channel_branch
+    from app.views import channel_branch, channel_callback
 
     install_hooks()
     appbuilder.add_view(ChannelOverviewView, "Orders by channel", icon="fa-bar-chart",
@@ -386,3 +386,4 @@ def register(appbuilder: Any) -> None:
                         label=_l("API keys"), category_label=_l("Settings"))
     appbuilder.add_view(ChannelApiKeyUseView, "API key use", icon="fa-list", category="Settings",
                         label=_l("API key use"), category_label=_l("Settings"))
+    channel_callback.register(appbuilder)
