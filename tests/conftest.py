@@ -98,6 +98,8 @@ def pytest_configure(config: pytest.Config) -> None:
     global _traveller
     config.addinivalue_line("markers", "date_sensitive: depends on the date; `make test` also runs "
                                        "it with --clock set to each of CLOCK_DATES")
+    config.addinivalue_line("markers", "browser: drives Chromium (set on every test using the page "
+                                       "fixture); `make test` runs these on SQLite only")
     moment = config.getoption("--clock")
     if moment:
         import datetime as dt
@@ -110,6 +112,14 @@ def pytest_configure(config: pytest.Config) -> None:
         # Started before the application exists, so everything (seeding included) agrees on now.
         _traveller = time_machine.travel(when, tick=True)
         _traveller.start()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A browser test checks what the screens do, not the database under them: it is marked
+    # here, once, so the PostgreSQL and MariaDB passes of `make test` can leave it out.
+    for item in items:
+        if {"page", "chromium", "live_server"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
