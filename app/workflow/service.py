@@ -436,23 +436,32 @@ def _text(params: dict[str, Any], key: str, required: bool = True, limit: int = 
     return value.strip()
 
 
-def _int(params: dict[str, Any], key: str, lo: int, hi: int, required: bool = True) -> int | None:
+def _number(params: dict[str, Any], key: str, lo: float, hi: float, *, whole: bool,
+            required: bool) -> float | None:
+    """A number from an action's parameters, refused with the field named when it is missing
+    (if required), not a number, not whole (if ``whole``), out of [lo, hi] or NaN."""
     value = params.get(key)
+    kind = "a whole number" if whole else "a number"
     if value is None or value == "":
         if required:
             raise InvalidInput(f"{key} is required", field=key)
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{key} must be a whole number", field=key)
+        raise InvalidInput(f"{key} must be {kind}", field=key)
     try:
-        number = int(value)
+        number = float(value) if not whole or isinstance(value, float) else int(value)
     except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be a whole number", field=key) from None
-    if isinstance(value, float) and value != number:
-        raise InvalidInput(f"{key} must be a whole number", field=key)
-    if not lo <= number <= hi:
-        raise InvalidInput(f"{key} must be between {lo} and {hi}", field=key)
-    return number
+        raise InvalidInput(f"{key} must be {kind}", field=key) from None
+    if not lo <= number <= hi:  # also refuses NaN (and infinity)
+        raise InvalidInput(f"{key} must be between {lo:g} and {hi:g}", field=key)
+    if whole and number != int(number):
+        raise InvalidInput(f"{key} must be {kind}", field=key)
+    return int(number) if whole else number
+
+
+def _int(params: dict[str, Any], key: str, lo: int, hi: int, required: bool = True) -> int | None:
+    number = _number(params, key, lo, hi, whole=True, required=required)
+    return None if number is None else int(number)
 
 
 def _move(session: Session, order: WorkOrder, actor: Actor, action: str, to: str,
@@ -721,18 +730,7 @@ def _callback(session, actor, order, params, policy, now):
 
 
 def _float(params: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
-    value = params.get(key)
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"{key} must be a number", field=key)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{key} must be a number", field=key) from None
-    if not lo <= number <= hi:  # also refuses NaN
-        raise InvalidInput(f"{key} must be between {lo:g} and {hi:g}", field=key)
-    return number
+    return _number(params, key, lo, hi, whole=False, required=False)
 
 
 def _contact(session, actor, order, params, policy, now):
