@@ -70,7 +70,7 @@ def campaign_json(c: PushCampaign, with_messages: bool = False) -> dict[str, Any
         actor = api_actor()
         body["messages"] = [{"customer_id": m.customer_id, "phone": masked("phone", m.phone, actor.sees_personal_data),
                              "body": m.body, "state": m.state, "sent_at": iso(m.sent_at), "error": m.error}
-                            for m in c.messages]
+                            for m in push.campaign_messages(db.session, actor, c)]
     return body
 
 

@@ -8,9 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from flask import abort, flash
-from flask import request
-from flask_appbuilder import ModelView
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import false
@@ -18,7 +17,7 @@ from sqlalchemy import false
 from app.extensions import appbuilder, db
 from app.security.masking import PERSONAL_FIELDS, masked
 from app.workflow.actor import Actor
-from app.workflow.errors import DomainError, OutOfScope
+from app.workflow.errors import MAX_ID, DomainError, OutOfScope
 
 
 # Labels of columns many screens share; a module's own labels extend (or override) them:
@@ -75,6 +74,14 @@ def committed(*, out_of_scope_404: bool = False, flash_error: bool = True) -> It
         outcome.error = error
     if outcome.error is not None and flash_error:
         flash(outcome.error.message, "danger")
+
+
+def refusal(label: str, error: DomainError) -> str:
+    """What a list action says of a selected row it could not act on: the row and the reason
+    — except for a row outside the viewer's scope, which is never named."""
+    if isinstance(error, OutOfScope):
+        return gettext("A selected row is outside your scope.")
+    return f"{label}: {error.message}"
 
 
 class ScopeFilter(BaseFilter):
@@ -201,6 +208,54 @@ class GridCareModelView(ModelView):
         if cls.__dict__.get("form_choices"):
             _choices_as_selects(cls)
 
+    # --- list actions: only on rows of the viewer's list ----------------------------------
+    # Flask-AppBuilder's ``action`` / ``action_post`` load the selected rows without the
+    # view's base filters (row scope): any id could be acted on, and named in the messages.
+    def rows_in_scope(self, pks: list[str]) -> tuple[list[Any], int]:
+        """The selected rows the viewer's list holds, and how many others were selected."""
+        scope = self.datamodel.get_filters().add_filter_list(self.base_filters)
+        found = []
+        for pk in pks:
+            item = self.datamodel.get(int(pk), scope) if _is_id(pk) else None
+            if item is not None:
+                found.append(item)
+        return found, len(pks) - len(found)
+
+    @expose("/action/<string:name>/<pk>", methods=["GET", "POST"])
+    def action(self, name: str, pk: str) -> Any:
+        """One row's action (from its detail page): 404 for an unknown row, 403 for one
+        outside the viewer's scope."""
+        if not self.is_get_mutation_allowed():
+            abort(405)
+        chosen = self._permitted_action(name)
+        items, _ = self.rows_in_scope([pk])
+        if not items:
+            known = _is_id(pk) and self.datamodel.get(int(pk)) is not None
+            abort(403 if known else 404, description=gettext("A selected row is outside your scope.")
+                  if known else None)
+        return chosen.func(items[0])
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self) -> Any:
+        """The selected rows' action: rows outside the viewer's list are left out, with one
+        message that does not name them."""
+        chosen = self._permitted_action(request.form.get("action", ""))
+        items, refused = self.rows_in_scope(request.form.getlist("rowid"))
+        if refused:
+            flash(gettext("%(count)d selected rows are outside your scope or no longer exist; they were left out.",
+                          count=refused), "warning")
+        if not items:
+            return redirect(url_for(f"{self.endpoint}.list"))
+        return chosen.func(items)
+
+    def _permitted_action(self, name: str) -> Any:
+        chosen = self.actions.get(name)
+        if chosen is None:
+            abort(400, description=gettext("This list has no action %(name)s.", name=name[:40]))
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(name), self.class_permission_name):
+            abort(403)
+        return chosen
+
 
 # --- list arguments: one allow-list per view and viewer ------------------------------------
 # Flask-AppBuilder reads list arguments by *searching* their names (urltools): any name that
@@ -247,6 +302,10 @@ class ListArguments:
         names[f"page_{self.view}"] = lambda value: _whole_number(value, 0, MAX_PAGE)
         names[f"psize_{self.view}"] = lambda value: _whole_number(value, 1, MAX_PAGE_SIZE)
         return names
+
+
+def _is_id(value: str) -> bool:
+    return value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID
 
 
 def _any_value(_value: str) -> bool:

@@ -32,6 +32,7 @@ from app.views.common import (
     current_actor,
     label_formatter,
     mask_formatter,
+    refusal,
 )
 from app.views.onsite import _check_csrf
 from app.views.workorder import local_time
@@ -326,7 +327,7 @@ class PushCampaignView(GridCareModelView):
                 counts = push.run_campaign(db.session, actor, item.id, sender)
             except DomainError as exc:
                 db.session.rollback()
-                flash(f"{item.name}: {exc.message}", "danger")
+                flash(refusal(item.name, exc), "danger")
             else:
                 flash(gettext("%(name)s: %(sent)d sent, %(failed)d failed, %(skipped)d already reached",
                               name=item.name, sent=counts["sent"], failed=counts["failed"],
@@ -349,7 +350,7 @@ class PushMessageView(GridCareModelView):
 
 
 class _PushMessageScope(ScopeFilter):
-    scope_of = staticmethod(lambda actor, model: actor.grid_clause(model.grid_id))
+    scope_of = staticmethod(push.message_scope)
 
 
 PushMessageView.base_filters = [["id", _PushMessageScope, None]]

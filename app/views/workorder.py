@@ -43,6 +43,7 @@ from app.views.common import (
     current_actor,
     label_formatter,
     mask_formatter,
+    refusal,
 )
 from app.workflow import service
 from app.workflow.calendar import LOCAL_TZ
@@ -308,7 +309,7 @@ class WorkOrderView(GridCareModelView):
                     service.perform(db.session, actor, item.id, "dispatch", {})
                 done += 1
             except DomainError as error:
-                refused.append(f"{item.number}: {error.message}")
+                refused.append(refusal(item.number, error))
         db.session.commit()
         flash(gettext("%(count)d orders dispatched", count=done), "success")
         for message in refused:
