@@ -76,3 +76,4 @@ def test_a_forced_server_error_is_written_to_the_application_log(app, login_as, 
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info
               and "forced failure for the log test" in str(r.exc_info[1])]
     assert logged and "/workorderview/list/" in logged[0].getMessage()
+
