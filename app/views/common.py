@@ -184,7 +184,7 @@ def _choices_as_selects(cls: Any) -> None:
 
 class GridCareModelView(ModelView):
     """ModelView with row scope, masking, and lists whose related columns are loaded in one
-    query each (no N+1).  Its list arguments are checked by ``guard_list_arguments``."""
+    query each (no N+1).  Its list arguments are checked by ``ListArgumentGuard``."""
 
     page_size = 25
     personal_fields: tuple[str, ...] = ()
