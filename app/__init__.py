@@ -86,15 +86,6 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     return app
 
 
-def register_edge_hooks(app: Flask, appbuilder: Any) -> None:
-    """The request hooks of the edges (issue 14), in the order they run (after the allowed
-    host check of ``hardening.init_app``)."""
-    from app.views.common import ListArgumentGuard
-
-    # Every generated list's filter, sort and page arguments: exact names from the viewer's allow-list.
-    app.before_request(ListArgumentGuard(appbuilder))
-
-
 def _drop_menu_separators(items: list[Any]) -> None:
     """FAB's menu API sends a separator as the string "-" where its own spec promises an
     object (a schema violation found by fuzzing, issue 6): the menus go without them."""
@@ -121,6 +112,15 @@ def _protect_forms(app: Flask) -> None:
     for view in appbuilder.baseviews:
         if isinstance(view, BaseApi) and getattr(view, "blueprint", None) is not None:
             csrf.exempt(view.blueprint)
+
+
+def register_edge_hooks(app: Flask, appbuilder: Any) -> None:
+    """The request hooks of the edges (issue 14), in the order they run (after the allowed
+    host check of ``hardening.init_app``)."""
+    from app.views.common import ListArgumentGuard
+
+    # Every generated list's filter, sort and page arguments: exact names from the viewer's allow-list.
+    app.before_request(ListArgumentGuard(appbuilder))
 
 
 def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:
