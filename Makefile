@@ -9,10 +9,11 @@ PYTEST_ARGS ?=
 
 .PHONY: run test test-sqlite bench fuzz lint system-packages clean
 
-$(STAMP): requirements.txt
+# Production's requirements and, on top, the tests', benchmarks' and linter's.
+$(STAMP): requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
 # CJK fonts for Chinese PDFs, Chromium for the browser tests, poppler for pdftotext.
@@ -33,7 +34,7 @@ system-packages:
 run: $(STAMP) system-packages
 	$(PY) run.py
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages lint
 	@set -e; for db in $(TEST_DATABASES); do \
 	  echo "=== test suite on $$db ==="; \
 	  GRIDCARE_TEST_DB=$$db $(PY) -m pytest -q $(PYTEST_ARGS); \
@@ -51,7 +52,7 @@ bench: $(STAMP) system-packages
 	$(PY) -m benchmarks
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -20,7 +20,7 @@ from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
 from app.extensions import db
-from app.models.org import Grid, StaffProfile
+from app.models.org import StaffProfile
 from app.models.workorder import (
     CallbackQuestion,
     Channel,
