@@ -13,10 +13,11 @@ PYTEST_ARGS ?=
 
 .PHONY: run test test-clock test-sqlite bench fuzz lint system-packages clean
 
-$(STAMP): requirements.txt
+# Production's requirements and, on top, the tests', benchmarks' and linter's.
+$(STAMP): requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -r requirements.txt
+	$(PIP) install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
 # CJK fonts for Chinese PDFs, Chromium for the browser tests, poppler for pdftotext.
@@ -39,7 +40,7 @@ run: $(STAMP) system-packages
 
 # The date-sensitive runs go on beside the database passes (each pass is one process and the
 # machine has cores to spare while a database works); their output follows at the end.
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages lint
 	@set -e; rm -rf .test-clocks; mkdir -p .test-clocks; \
 	( for clock in $(TEST_CLOCKS); do \
 	    if GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive --clock=$$clock \
@@ -75,7 +76,7 @@ bench: $(STAMP) system-packages
 	$(PY) -m benchmarks
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff check .
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -11,6 +11,7 @@ import os
 
 from flask_migrate import upgrade
 from sqlalchemy import func, select
+from werkzeug.serving import WSGIRequestHandler
 
 from app import create_app
 from app.extensions import appbuilder, db
@@ -31,6 +32,15 @@ def prepare(app) -> None:  # type: ignore[no-untyped-def]
             seed_demo(appbuilder, db.session, customers, orders, app.config["DEMO_PASSWORD"])
 
 
+class AnonymousServerHandler(WSGIRequestHandler):
+    """Flask's server without its ``Server: Werkzeug/… Python/…`` header (it tells a probe
+    which software and versions to attack)."""
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() != "server":
+            super().send_header(keyword, value)
+
+
 def main() -> None:
     app = create_app()
     prepare(app)
@@ -43,7 +53,8 @@ def main() -> None:
             start_in_process(app)
     port = int(os.environ.get("PORT", app.config.get("PORT", 8080)))
     print(f"GridCare on http://127.0.0.1:{port}  (demo password: see DEMO_PASSWORD)")
-    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True)
+    app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False, threaded=True,
+            request_handler=AnonymousServerHandler)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         _drop_menu_separators(appbuilder.menu.menu)
         _protect_forms(app)
         hardening.init_security(app, appbuilder)
+        register_edge_hooks(app, appbuilder)
 
     from app.errors import register_error_handlers
     from app.cli import register_cli
@@ -132,6 +133,15 @@ def _protect_forms(app: Flask) -> None:
     for view in appbuilder.baseviews:
         if isinstance(view, BaseApi) and getattr(view, "blueprint", None) is not None:
             csrf.exempt(view.blueprint)
+
+
+def register_edge_hooks(app: Flask, appbuilder: Any) -> None:
+    """The request hooks of the edges (issue 14), in the order they run (after the allowed
+    host check of ``hardening.init_app``)."""
+    from app.views.common import ListArgumentGuard
+
+    # Every generated list's filter, sort and page arguments: exact names from the viewer's allow-list.
+    app.before_request(ListArgumentGuard(appbuilder))
 
 
 def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:

@@ -7,7 +7,7 @@ import logging
 
 from flask import Flask, flash, jsonify, redirect, request
 from sqlalchemy.orm.exc import StaleDataError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.workflow.errors import DomainError
 
@@ -19,6 +19,15 @@ def _wants_json() -> bool:
 
 
 def register_error_handlers(app: Flask) -> None:
+    from app.arguments import BadArgument
+
+    @app.errorhandler(BadArgument)
+    def _bad_argument(error: BadArgument):  # type: ignore[no-untyped-def]
+        # A bad URL argument: a 400 naming it (on a screen, a redirect back could loop).
+        if _wants_json():
+            return jsonify({"message": error.message, "field": error.field}), 400
+        return BadRequest(description=error.message)
+
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):  # type: ignore[no-untyped-def]
         from app.extensions import db

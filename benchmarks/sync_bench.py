@@ -177,7 +177,7 @@ def child(mode: str, url: str, path: str) -> None:
 def _run_child(mode: str, url: str, path: Path) -> dict:
     out = subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--child", mode, url, str(path)],
                          cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    line = next(l for l in out.splitlines() if l.startswith("RESULT "))
+    line = next(row for row in out.splitlines() if row.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
 
 

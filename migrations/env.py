@@ -9,9 +9,10 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Interpret the config file for Python logging.  The migrations run inside the application
+# (run.py, the test fixtures, `flask db upgrade`): keep the loggers it already has (app.errors
+# and the others would otherwise be disabled, and every later server error go unlogged).
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

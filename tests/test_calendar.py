@@ -15,7 +15,7 @@ from app.models.notification import Notification
 from app.models.workorder import WorkOrder, WorkOrderEvent
 from app.workflow import calendar
 from app.workflow.calendar import LOCAL_TZ
-from tests.conftest import api_token, csrf_from
+from tests.conftest import csrf_from
 from tests.factories import make_order
 
 pytestmark = pytest.mark.date_sensitive

@@ -248,7 +248,6 @@ def test_a_job_missed_while_the_scheduler_was_down_runs_once_when_it_comes_back(
         first.wait(5)
     down_from = utcnow()
     time.sleep(LEASE + 5)  # several ticks are missed
-    back_at = utcnow()
     second = _scheduler_process(database_url, tmp_path / "second.log")
     try:
         assert _wait_for(lambda: sum(r.scheduled_at > down_from for r in _runs(db_session)) >= 3, 30)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 
-import pytest
 from sqlalchemy import event
 
 from tests.factories import make_customer, make_order

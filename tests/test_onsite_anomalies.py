@@ -59,7 +59,7 @@ def test_anomaly_goes_registered_rectified_verified_with_timeline_shown(db_sessi
 
     detail = manager1.get(f"/api/v1/onsite/anomalies/{anomaly_id}").get_json()["result"]
     assert len(detail["photos"]) == 1 and manager1.get(detail["photos"][0]["url"]).status_code == 200
-    assert api_as("manager2").get(detail["photos"][0]["url"]).status_code in (403, 404)
+    assert api_as("manager2").get(detail["photos"][0]["url"]).status_code == 403
 
 
 def test_anomaly_list_counts_per_grid_in_scope(db_session, api_as, login_as):

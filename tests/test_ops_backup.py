@@ -79,7 +79,7 @@ def test_restore_of_a_backup_taken_under_load_has_every_acknowledged_order(app, 
     done = _flask(["restore", str(archive)], env_b)
     assert done.returncode == 0, done.stderr[-2000:]
 
-    check = f"""
+    check = """
 import json
 from sqlalchemy import select
 from app import create_app
@@ -89,9 +89,9 @@ app = create_app()
 with app.app_context():
     ids = list(db.session.scalars(select(WorkOrder.id)))
 client = app.test_client()
-token = client.post("/api/v1/security/login", json={{"username": "leader1", "password": "GridCare#2026", "provider": "db"}})
-listing = client.get("/api/v1/workorder/?limit=5", headers={{"Authorization": "Bearer " + token.get_json()["access_token"]}})
-print(json.dumps({{"ids": ids, "status": listing.status_code}}))
+token = client.post("/api/v1/security/login", json={"username": "leader1", "password": "GridCare#2026", "provider": "db"})
+listing = client.get("/api/v1/workorder/?limit=5", headers={"Authorization": "Bearer " + token.get_json()["access_token"]})
+print(json.dumps({"ids": ids, "status": listing.status_code}))
 """
     run = subprocess.run([sys.executable, "-c", check], cwd=ROOT, env=env_b, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]

@@ -104,25 +104,39 @@ def test_outsiders_neither_list_nor_fetch_records_through_the_api(owned, api_as,
                f"/api/v1/onsite/documents/{owned['visit_photo']}/thumbnail",
                f"/api/v1/energy/customers/{owned['customer']}/bills",
                f"/api/v1/energy/customers/{owned['customer']}/analysis"]
-    for url in fetches:
-        assert api.get(url).status_code in (403, 404), (username, url)
+    for url in fetches:  # known records outside the caller's scope: 403, never their content
+        answer = api.get(url)
+        assert answer.status_code == 403, (username, url, answer.status_code)
+        assert "范围测试" not in answer.get_data(as_text=True)
     lists = {"/api/v1/workorder/": owned["order"], "/api/v1/onsite/anomalies": owned["anomaly"],
              "/api/v1/onsite/service-records": owned["service"],
              "/api/v1/onsite/safety-records": owned["safety"], "/api/v1/onsite/equipment": owned["equipment"],
              "/api/v1/energy/customers": owned["customer"]}
-    for url, pk in lists.items():
+    for url, pk in lists.items():  # every outsider has these lists, scoped to their own rows
         answer = api.get(url)
-        if answer.status_code in (403, 404):
-            continue
         assert answer.status_code == 200, (url, answer.status_code)
         assert pk not in [row.get("id") for row in answer.get_json()["result"]], (username, url)
     found = api.get("/api/v1/onsite/customers", query_string={"q": "范围测试客户甲"})
     assert found.status_code in (400, 403) or found.get_json()["result"] == [], (username, found.get_json())
     # and cannot act on them either
     assert api.post(f"/api/v1/onsite/safety-records/{owned['safety']}/close",
-                    json={"note": "x"}).status_code in (403, 404)
+                    json={"note": "x"}).status_code == 403
     assert api.post(f"/api/v1/onsite/anomalies/{owned['anomaly']}/rectify",
-                    json={"record": "x"}).status_code in (403, 404)
+                    json={"record": "x"}).status_code == 403
+
+
+UNKNOWN = 2147483000  # a valid id no record has
+
+
+def test_unknown_records_are_404_through_the_api(api_as):
+    api = api_as("manager1")
+    for url in [f"/api/v1/workorder/{UNKNOWN}", f"/api/v1/onsite/customers/{UNKNOWN}",
+                f"/api/v1/onsite/anomalies/{UNKNOWN}", f"/api/v1/onsite/documents/{UNKNOWN}",
+                f"/api/v1/onsite/documents/{UNKNOWN}/thumbnail", f"/api/v1/energy/customers/{UNKNOWN}/bills",
+                f"/api/v1/energy/customers/{UNKNOWN}/analysis"]:
+        assert api.get(url).status_code == 404, url
+    assert api.post(f"/api/v1/onsite/safety-records/{UNKNOWN}/close", json={"note": "x"}).status_code == 404
+    assert api.post(f"/api/v1/onsite/anomalies/{UNKNOWN}/rectify", json={"record": "x"}).status_code == 404
 
 
 def test_report_archive_is_kept_to_its_station(owned, login_as):

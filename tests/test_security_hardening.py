@@ -153,3 +153,23 @@ print(json.dumps(codes))
     keys = store.keys(f"*LIMITER/{prefix}/*")
     assert keys, "no rate-limit counters in Redis"
     store.delete(*keys)
+
+
+def test_the_embedded_server_sends_no_server_header(app):
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from run import AnonymousServerHandler
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=AnonymousServerHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_port}/login/") as answer:
+            assert answer.status == 200
+            assert answer.headers.get("Server") is None
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -4,7 +4,7 @@ suggestions, customer lists and their export, available capacity, energy-service
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, current_app, request
@@ -20,33 +20,11 @@ from app.models.customer import Bill
 from app.models.energy import PushCampaign
 from app.onsite.service import load_customer
 from app.security.masking import masked
-from app.workflow.errors import MAX_ID, InvalidInput, checked_id
+from app.arguments import decimal_arg, int_arg
+from app.workflow.errors import InvalidInput, checked_id
 
 
-def decimal_arg(name: str, default: Decimal | None = None) -> Decimal | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise InvalidInput(f"{name} must be a number", field=name) from None
-    if not value.is_finite():
-        raise InvalidInput(f"{name} must be a number", field=name)
-    return value
-
-
-def int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        number = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer", field=name) from None
-    if abs(number) > MAX_ID:  # beyond an id column PostgreSQL overflows (found by fuzzing)
-        raise InvalidInput(f"{name} is out of range", field=name)
-    return number
+SHIFT_KWH_MAX = 10**9  # kWh a month: beyond any customer's use
 
 
 def load_ratio() -> Decimal:
@@ -70,7 +48,7 @@ def campaign_json(c: PushCampaign, with_messages: bool = False) -> dict[str, Any
         actor = api_actor()
         body["messages"] = [{"customer_id": m.customer_id, "phone": masked("phone", m.phone, actor.sees_personal_data),
                              "body": m.body, "state": m.state, "sent_at": iso(m.sent_at), "error": m.error}
-                            for m in c.messages]
+                            for m in push.campaign_messages(db.session, actor, c)]
     return body
 
 
@@ -103,7 +81,7 @@ class EnergyApi(BaseApi):
             404: {$ref: '#/components/responses/404'}
         """
         customer = load_customer(db.session, api_actor(), pk)
-        months = min(max(int_arg("months") or 12, 1), 60)
+        months = int_arg("months", 12, low=1, high=60)
         rows = db.session.scalars(select(Bill).where(Bill.customer_id == customer.id)
                                   .order_by(Bill.period.desc()).limit(months))
         return self.response(200, result=[{
@@ -127,7 +105,8 @@ class EnergyApi(BaseApi):
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
-        result = analysis.customer_analysis(db.session, api_actor(), pk, shift_kwh=decimal_arg("shift_kwh"))
+        result = analysis.customer_analysis(db.session, api_actor(), pk,
+                                            shift_kwh=decimal_arg("shift_kwh", low=0, high=SHIFT_KWH_MAX))
         return self.response(200, result=result)
 
     @expose("/analysis", methods=["GET"])
@@ -152,7 +131,7 @@ class EnergyApi(BaseApi):
         default = Decimal(str(current_app.config.get("VALLEY_SHIFT_THRESHOLD_PP", "5")))
         result = analysis.grid_analysis(
             db.session, api_actor(), period=request.args.get("period", ""), grid_id=int_arg("grid_id"),
-            threshold_pp=decimal_arg("threshold", default) or default,
+            threshold_pp=decimal_arg("threshold", default, low=0, high=100) or default,
             compare=request.args.get("compare", "previous_month"))
         return self.response(200, result=result)
 

@@ -11,12 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.common import api_actor, iso, json_body, safe
+from app.arguments import int_arg
 from app.extensions import db
 from app.models.workorder import Channel, OrderState, WorkOrder
 from app.security.masking import masked, refuse_personal_filters
 from app.workflow import service
 from app.workflow.actor import Actor
-from app.workflow.errors import MAX_ID, InvalidInput
+from app.workflow.errors import InvalidInput
 
 MAX_LIMIT = 200
 
@@ -113,8 +114,8 @@ class WorkOrderApi(BaseApi):
         actor = api_actor()
         args = request.args
         refuse_personal_filters(actor, args)
-        limit = _int_arg("limit", 50, 1, MAX_LIMIT)
-        after_id = _int_arg("after_id", None, 1, MAX_ID)  # an id column: beyond it PostgreSQL overflows
+        limit = int_arg("limit", 50, low=1, high=MAX_LIMIT)
+        after_id = int_arg("after_id")  # an id column: beyond it PostgreSQL overflows
         query = select(WorkOrder).where(actor.order_clause(WorkOrder))
         if args.get("state"):
             try:
@@ -212,19 +213,6 @@ class WorkOrderApi(BaseApi):
         order = service.perform(db.session, actor, pk, action, body, version=version)
         db.session.commit()
         return self.response(200, result=order_json(order, actor, detail=True))
-
-
-def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"{name} must be an integer", field=name) from None
-    if not lo <= value <= hi:
-        raise InvalidInput(f"{name} must be between {lo} and {hi}", field=name)
-    return value
 
 
 def register(appbuilder: Any) -> None:

@@ -18,7 +18,6 @@ from app.models.channel import (
     TaskTemplate,
 )
 from app.models.org import Grid, StaffProfile
-from app.workflow.calendar import LOCAL_TZ
 
 # (name, grid, latitude, longitude)
 POINTS = [("城东便民服务点", "ST001-G01", "30.2741", "120.1551"),

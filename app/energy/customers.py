@@ -3,13 +3,12 @@ push campaigns; exports as .xlsx and CSV with Chinese headers, masked for the vi
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from app import exports
 from app.models.customer import Customer, CustomerTag, CustomerType, EnergyIntention
 from app.models.org import Grid
 from app.security.masking import masked, refuse_personal_filters
@@ -73,21 +72,8 @@ def rows(customers: list[Customer], actor: Actor) -> list[list[Any]]:
 
 
 def to_xlsx(customers: list[Customer], actor: Actor) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("客户清单")
-    sheet.append(HEADERS)
-    for row in rows(customers, actor):
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    return exports.to_xlsx(HEADERS, rows(customers, actor), sheet_title="客户清单")
 
 
 def to_csv(customers: list[Customer], actor: Actor) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
-    writer.writerows(rows(customers, actor))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")  # the BOM makes Excel read UTF-8
+    return exports.to_csv(HEADERS, rows(customers, actor))

@@ -172,6 +172,18 @@ def load_campaign(session: Session, actor: Actor, campaign_id: int) -> PushCampa
     return campaign
 
 
+def message_scope(actor: Actor, model: Any = PushMessage) -> Any:
+    """The pushes an actor may read, on every screen and API: those to customers of the
+    actor's grids.  A campaign reaches a whole station, its messages (customer names) do not
+    reach every district manager of it."""
+    return actor.grid_clause(model.grid_id)
+
+
+def campaign_messages(session: Session, actor: Actor, campaign: PushCampaign) -> list[PushMessage]:
+    return list(session.scalars(select(PushMessage).where(PushMessage.campaign_id == campaign.id,
+                                                          message_scope(actor)).order_by(PushMessage.id)))
+
+
 def run_campaign(session: Session, actor: Actor, campaign_id: int, sender: Sender,
                  now: dt.datetime | None = None) -> dict[str, int]:
     """Record and send the campaign's pushes.  Unlike other services this commits: each push

@@ -9,7 +9,6 @@ installations use their own tools (docs/deploy.md).
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import sqlite3

@@ -8,7 +8,6 @@ Idempotent per prefix: rows are numbered, and a second run adds only what is mis
 from __future__ import annotations
 
 import datetime as dt
-import random
 import time
 from decimal import Decimal
 from typing import Any, Callable, Iterator
@@ -69,7 +68,6 @@ def _pg(value: Any) -> Any:
 
 def seed_scale(conn: Connection, customers: int, orders: int, stations: int = 50,
                months: int = 12, seed: int = 7, progress: Callable[[str], None] = print) -> dict[str, Any]:
-    rng = random.Random(seed)
     started = time.perf_counter()
     figures: dict[str, Any] = {}
     now = clock.now().replace(microsecond=0)

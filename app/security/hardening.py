@@ -1,12 +1,13 @@
 """Hardening of the web layer: security headers with a nonce-based CSP, no caching of pages
 that may hold personal data, allowed hosts, rate-limited logins on both the form and the
-API, JWT revocation (logout, deactivated users) and password complexity."""
+API, JWT revocation (logout of a whole sign-in session, deactivated users) and password complexity."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import secrets
+import uuid
 from typing import Any
 
 from flask import Flask, abort, current_app, g, jsonify, request
@@ -94,6 +95,10 @@ def init_security(app: Flask, appbuilder: Any) -> None:
             sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt,
                              error_message=message)(view.blueprint)
 
+    @sm.jwt_manager.additional_claims_loader
+    def _session_claim(_identity: Any) -> dict[str, Any]:
+        return {SESSION_CLAIM: sign_in_session()}
+
     @sm.jwt_manager.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         from flask_appbuilder.security.sqla.models import User
@@ -101,7 +106,9 @@ def init_security(app: Flask, appbuilder: Any) -> None:
         from app.extensions import db
         from app.models.security import RevokedToken
 
-        if db.session.query(RevokedToken.id).filter_by(jti=payload.get("jti")).first():
+        # The token itself, or the whole sign-in session it belongs to (logout), is revoked.
+        names = [name for name in (payload.get("jti"), payload.get(SESSION_CLAIM)) if name]
+        if db.session.query(RevokedToken.id).filter(RevokedToken.jti.in_(names)).first():
             return True
         user = db.session.get(User, int(payload["sub"])) if str(payload.get("sub", "")).isdigit() else None
         # A deactivated user's tokens stop working at once.
@@ -134,7 +141,32 @@ def _address_and_username() -> str:
     return f"{get_remote_address()}|{username.strip().lower()[:64]}"
 
 
+# Every token minted by one API sign-in — its access token, its refresh token and the access
+# tokens that refresh token mints later — carries the same ``sid`` claim, so logging out
+# revokes all of them: a ``RevokedToken`` row names either one token (its jti) or a whole
+# sign-in session (its sid; both are random UUIDs).
+SESSION_CLAIM = "sid"
+
+
+def sign_in_session() -> str:
+    """The sign-in session of the tokens being minted in this request: the one of the
+    refresh token presented (``/security/refresh``), else a new one (``/security/login``)."""
+    from flask_jwt_extended import get_jwt
+
+    try:
+        inherited = get_jwt().get(SESSION_CLAIM)
+    except RuntimeError:  # no token verified in this request: a sign-in
+        inherited = None
+    if inherited:
+        return str(inherited)
+    if "sign_in_session" not in g:
+        g.sign_in_session = str(uuid.uuid4())
+    return g.sign_in_session
+
+
 def revoke_current_token() -> None:
+    """Logout: the presented token and every other token of its sign-in session (refresh
+    token included) stop working at once."""
     from flask_jwt_extended import get_jwt
 
     from app.extensions import db
@@ -143,4 +175,11 @@ def revoke_current_token() -> None:
     claims = get_jwt()
     expires = dt.datetime.fromtimestamp(claims["exp"], dt.timezone.utc) if "exp" in claims else None
     db.session.add(RevokedToken(jti=claims["jti"], user_id=int(claims["sub"]), expires_at=expires))
+    session_id = claims.get(SESSION_CLAIM)
+    if session_id and not db.session.query(RevokedToken.id).filter_by(jti=session_id).first():
+        refresh_lifetime = current_app.config.get("JWT_REFRESH_TOKEN_EXPIRES", dt.timedelta(days=30))
+        if not isinstance(refresh_lifetime, dt.timedelta):
+            refresh_lifetime = dt.timedelta(seconds=int(refresh_lifetime or 0) or 30 * 86400)
+        db.session.add(RevokedToken(jti=session_id, user_id=int(claims["sub"]),
+                                    expires_at=dt.datetime.now(dt.timezone.utc) + refresh_lifetime))
     db.session.commit()

@@ -5,7 +5,7 @@ campaigns."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request, url_for
@@ -16,7 +16,8 @@ from flask_babel import gettext, lazy_gettext as _l
 from sqlalchemy import select
 from wtforms import SelectField, StringField, TextAreaField
 
-from app.api.energy import export_response
+from app.api.energy import SHIFT_KWH_MAX, export_response
+from app.arguments import decimal_arg, int_arg
 from app.energy import analysis, capacity, customers, push
 from app.energy.requests import register_energy_service
 from app.extensions import db
@@ -32,6 +33,7 @@ from app.views.common import (
     current_actor,
     label_formatter,
     mask_formatter,
+    refusal,
 )
 from app.views.onsite import _check_csrf
 from app.views.workorder import local_time
@@ -52,16 +54,6 @@ def _grids(actor: Any) -> list[Grid]:
     return list(db.session.scalars(select(Grid).where(actor.grid_clause(Grid.id, Grid.station_id)).order_by(Grid.code)))
 
 
-def _decimal(raw: str | None, default: Decimal | None = None) -> Decimal | None:
-    if raw in (None, ""):
-        return default
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return default
-    return value if value.is_finite() else default
-
-
 class EnergyServicesView(BaseView):
     route_base = "/energy"
     default_view = "grid_analysis"
@@ -76,8 +68,8 @@ class EnergyServicesView(BaseView):
         grids = _grids(actor)
         period = request.args.get("period") or analysis.previous_period(local_period())
         default = Decimal(str(current_app.config.get("VALLEY_SHIFT_THRESHOLD_PP", "5")))
-        threshold = _decimal(request.args.get("threshold"), default) or default
-        grid_id = request.args.get("grid_id", type=int)
+        threshold = decimal_arg("threshold", default, low=0, high=100) or default
+        grid_id = int_arg("grid_id")
         compare = request.args.get("compare", "previous_month")
         result, error = None, None
         try:
@@ -96,9 +88,9 @@ class EnergyServicesView(BaseView):
     def customer_analysis(self, pk: int) -> Any:
         actor = current_actor()
         assert actor is not None
+        shift_kwh = decimal_arg("shift_kwh", low=0, high=SHIFT_KWH_MAX)
         try:
-            result = analysis.customer_analysis(db.session, actor, pk,
-                                                shift_kwh=_decimal(request.args.get("shift_kwh")))
+            result = analysis.customer_analysis(db.session, actor, pk, shift_kwh=shift_kwh)
         except OutOfScope:
             abort(404)
         except DomainError as exc:
@@ -167,7 +159,7 @@ class EnergyServicesView(BaseView):
         ratio = capacity.parse_ratio(current_app.config.get("CAPACITY_LOAD_RATIO", "0.8"))
         rows = capacity.station_transformers(db.session, actor, ratio)
         check, refusal = None, None
-        transformer_id = request.args.get("transformer_id", type=int)
+        transformer_id = int_arg("transformer_id")
         if transformer_id and request.args.get("request_kva"):
             try:
                 check = capacity.transformer_capacity(
@@ -326,7 +318,7 @@ class PushCampaignView(GridCareModelView):
                 counts = push.run_campaign(db.session, actor, item.id, sender)
             except DomainError as exc:
                 db.session.rollback()
-                flash(f"{item.name}: {exc.message}", "danger")
+                flash(refusal(item.name, exc), "danger")
             else:
                 flash(gettext("%(name)s: %(sent)d sent, %(failed)d failed, %(skipped)d already reached",
                               name=item.name, sent=counts["sent"], failed=counts["failed"],
@@ -349,7 +341,7 @@ class PushMessageView(GridCareModelView):
 
 
 class _PushMessageScope(ScopeFilter):
-    scope_of = staticmethod(lambda actor, model: actor.grid_clause(model.grid_id))
+    scope_of = staticmethod(push.message_scope)
 
 
 PushMessageView.base_filters = [["id", _PushMessageScope, None]]

@@ -41,6 +41,7 @@ from app.views.common import (
     committed,
     current_actor,
     label_formatter,
+    refusal,
 )
 from app.views.workorder import local_time
 from app.workflow.errors import DomainError
@@ -276,7 +277,7 @@ class SafetyRecordView(_RecordView):
                 with db.session.begin_nested():
                     service.close_safety(db.session, actor, item.id)
             except DomainError as error:
-                flash(f"{item.site}: {error.message}", "warning")
+                flash(refusal(item.site, error), "warning")
         db.session.commit()
         self.update_redirect()
         return redirect(self.get_redirect())

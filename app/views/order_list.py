@@ -31,6 +31,7 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_babel import get_locale, gettext
 from sqlalchemy import select
 
+from app.arguments import int_arg
 from app.models.base import utcnow
 from app.models.clocks import ClockKind
 from app.models.org import Grid, StaffProfile
@@ -44,6 +45,7 @@ from app.models.workorder import (
     WorkOrder,
 )
 from app.security.masking import masked
+from app.views.common import MAX_PAGE
 from app.views.datamodel import count_rows, localise_datetime_filters
 from app.views.clocks import describe_left
 from app.workflow import clocks
@@ -106,16 +108,6 @@ class Listing:
         return self.url(**{f"page_{VIEW}": page})
 
 
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        abort(400, description=gettext("%(name)s must be a whole number.", name=name))
-
-
 def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
     """The page the request asks for: filters, order, page; 400 on malformed arguments."""
     columns = list(view.list_columns)
@@ -131,9 +123,8 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
         if requested not in columns or direction not in ("asc", "desc"):
             abort(400, description=gettext("This list cannot be sorted by %(column)s.", column=requested))
         order_column, order_direction = requested, direction
-    page_size = _int_arg(f"psize_{VIEW}", view.page_size)
-    page_size = min(max(page_size, 1), MAX_PAGE_SIZE)
-    page = max(0, _int_arg(f"page_{VIEW}", 0))
+    page_size = int_arg(f"psize_{VIEW}", view.page_size, low=1, high=MAX_PAGE_SIZE)
+    page = int_arg(f"page_{VIEW}", 0, low=0, high=MAX_PAGE)
 
     grid, assignee = Grid, StaffProfile  # joined once each: no alias needed
     counted = view.datamodel.apply_filters(session.query(WorkOrder.id), joined)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
 from app.extensions import db
-from app.models.org import Grid, StaffProfile
+from app.models.org import StaffProfile
 from app.models.workorder import (
     CallbackQuestion,
     Channel,
@@ -43,6 +43,7 @@ from app.views.common import (
     current_actor,
     label_formatter,
     mask_formatter,
+    refusal,
 )
 from app.workflow import service
 from app.workflow.calendar import LOCAL_TZ
@@ -99,6 +100,7 @@ class WorkOrderView(GridCareModelView):
         "number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee",
         "state", "priority", "deadline", "supervision_level",
     ]
+    order_columns = list_columns  # the order list sorts grid and assignee by their names
     search_columns = [
         "number", "channel", "demand_type", "state", "priority", "grid", "assignee",
         "contact_name", "phone", "customer_no", "content", "registered_at", "deadline",
@@ -178,7 +180,6 @@ class WorkOrderView(GridCareModelView):
             kept = [(k, v) for k, v in request.args.items(multi=True) if not (k.startswith("_flt_") and not v)]
             return redirect(request.path + ("?" + urlencode(kept) if kept else ""))
         self.update_redirect()
-        self._refuse_masked_search()
         actor = current_actor()
         if actor is None:
             abort(403)
@@ -317,7 +318,7 @@ class WorkOrderView(GridCareModelView):
                     service.perform(db.session, actor, item.id, "dispatch", {})
                 done += 1
             except DomainError as error:
-                refused.append(f"{item.number}: {error.message}")
+                refused.append(refusal(item.number, error))
         db.session.commit()
         flash(gettext("%(count)d orders dispatched", count=done), "success")
         for message in refused:
