@@ -75,23 +75,39 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
 
     from app.errors import register_error_handlers
     from app.cli import register_cli
-    from app.workflow import service
 
     register_error_handlers(app)
     register_cli(app)
+    register_workflow(app)
+    return app
+
+
+def register_workflow(app: Flask) -> None:
+    """The workflow service's policy, calendar, router and hooks — in one place, in order.
+
+    After every transition the hooks run in this order, in the transition's transaction:
+    the channel's feedback outbox first (it records the result as the transition left it),
+    then duplicate flagging and outage grouping (which may link or resolve other orders),
+    then work points of completed tasks and of evaluated orders (scoring rules)."""
+    from app import rules
+    from app.channels import duplicates, feedback, grouping, settings, tasks
+    from app.rules import routing, scoring
+    from app.workflow import calendar, calendar_data, deadlines, service
+
     service.configure(app.config)
+    settings.configure(app.config)
     # The statutory calendar is read from the database (cached per year for a short time),
     # and every flush keeps work orders' provisional-deadline flag right.
-    from app.workflow import calendar, calendar_data, deadlines
-
     with app.app_context():
         calendar.configure(calendar_data.engine_loader(_calendar_engine(db.engine)),
                            cache_seconds=float(app.config.get("CALENDAR_CACHE_SECONDS", 60)))
     deadlines.install()
-    from app import rules
-
     rules.init_app(app)
-    return app
+    service.set_router(routing.route_order)
+    for hook in (feedback.record_feedback, duplicates.flag_duplicate, grouping.group_outage,
+                 grouping.cascade_resolution, tasks.award_points_on_completion,
+                 scoring.score_evaluated_order):
+        service.add_hook(hook)
 
 
 def _calendar_engine(engine: Any) -> Any:

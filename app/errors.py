@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, flash, jsonify, redirect, request
+from flask_babel import gettext
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import BadRequest, HTTPException
 
@@ -51,6 +53,15 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify({"message": message}), 409
         flash(message, "danger")
         return redirect(request.referrer or "/")
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+        # Every form is checked by the one CSRFProtect (app/__init__.py); an expired or
+        # missing token gets one plain message, never the form's action.
+        message = gettext("The form has expired; reload the page and try again.")
+        if _wants_json():
+            return jsonify({"message": message, "field": "csrf_token"}), 400
+        return BadRequest(description=message)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -193,11 +193,4 @@ class IntakeApi(BaseApi):
 
 
 def register(appbuilder: Any) -> None:
-    from app.channels import install_hooks
-    from app.channels.settings import configure
-
-    from flask import current_app
-
-    configure(current_app.config)
-    install_hooks()
     appbuilder.add_api(IntakeApi)

@@ -363,10 +363,8 @@ class TaskTemplateView(GridCareModelView):
 
 
 def register(appbuilder: Any) -> None:
-    from app.channels import install_hooks
     from app.views import channel_branch, channel_callback
 
-    install_hooks()
     appbuilder.add_view(ChannelOverviewView, "Orders by channel", icon="fa-bar-chart",
                         category=CATEGORY, label=_l("Orders by channel"), category_label=CATEGORY_LABEL)
     for code, view in CHANNEL_VIEWS.items():

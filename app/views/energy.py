@@ -35,7 +35,6 @@ from app.views.common import (
     mask_formatter,
     refusal,
 )
-from app.views.onsite import _check_csrf
 from app.views.workorder import local_time
 from app.workflow.errors import DomainError, Forbidden, OutOfScope
 
@@ -105,7 +104,6 @@ class EnergyServicesView(BaseView):
     @has_access
     @permission_name("add")
     def service_request(self, pk: int) -> Any:
-        _check_csrf()
         actor = current_actor()
         assert actor is not None
         with committed(out_of_scope_404=True) as outcome:

@@ -12,9 +12,7 @@ from flask_appbuilder import BaseView, action, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
-from wtforms import ValidationError
 
 from app.documents.store import documents_of, load_document
 from app.documents.web import current_store, read_uploads, send_document
@@ -78,13 +76,6 @@ class RecordScopeFilter(ScopeFilter):
     scope_of = staticmethod(lambda actor, model: actor.grid_clause(model.grid_id, model.station_id))
 
 
-def _check_csrf() -> None:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        abort(400, description=gettext("The form has expired; reload the page and try again."))
-
-
 class CustomerServiceView(BaseView):
     """Look up a customer, see the whole picture, register a visit."""
 
@@ -130,7 +121,6 @@ class CustomerServiceView(BaseView):
     @has_access
     @permission_name("add")
     def visit(self, pk: int) -> Any:
-        _check_csrf()
         actor = current_actor()
         assert actor is not None
         form = request.form
@@ -153,7 +143,6 @@ class CustomerServiceView(BaseView):
     @permission_name("add")
     def attach(self, owner_type: str, owner_id: int) -> Any:
         """Attach photos or videos to an on-site record from its detail page."""
-        _check_csrf()
         actor = current_actor()
         assert actor is not None
         with committed(out_of_scope_404=True) as outcome:
@@ -348,7 +337,6 @@ class MeterBoxAnomalyView(_RecordView):
     @has_access
     @permission_name("rectify")
     def rectify(self, pk: int) -> Any:
-        _check_csrf()
         return self._step(pk, lambda actor: anomalies.rectify(
             db.session, actor, pk, request.form.get("record", ""),
             photos=read_uploads(request.files.getlist("photos"), current_store()), store=current_store()))
@@ -357,7 +345,6 @@ class MeterBoxAnomalyView(_RecordView):
     @has_access
     @permission_name("verify")
     def verify(self, pk: int) -> Any:
-        _check_csrf()
         accepted = request.form.get("accepted", "1") == "1"
         return self._step(pk, lambda actor: anomalies.verify(db.session, actor, pk, accepted=accepted,
                                                              note=request.form.get("note")))

@@ -17,9 +17,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
-from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy import select
-from wtforms import ValidationError
 
 from app.extensions import db
 from app.models.rules import RuleDomain, RuleSet, RuleSetVersion, StaffLeave
@@ -34,13 +32,6 @@ from app.workflow.errors import DomainError
 
 def _local(value: Any) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _check_csrf() -> None:
-    try:
-        validate_csrf(request.form.get("csrf_token"))
-    except (ValidationError, CSRFError):
-        abort(400, description=gettext("The form has expired; reload the page and try again."))
 
 
 def _translated(data: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +113,6 @@ class RuleSetView(BaseView):
     @has_access
     @permission_name("edit")
     def save(self) -> Any:
-        _check_csrf()
         form = request.form
         domain = form.get("domain", "")
         rule_set_id = form.get("rule_set_id", type=int)
@@ -170,7 +160,6 @@ class RuleSetView(BaseView):
     @has_access
     @permission_name("edit")
     def activate(self, pk: int) -> Any:
-        _check_csrf()
         active = request.form.get("active") != "false"
         try:
             rule_set = store.set_active(db.session, pk, active, _author())
@@ -199,7 +188,6 @@ class RuleSetView(BaseView):
     @has_access
     @permission_name("edit")
     def rollback(self, pk: int, version: int) -> Any:
-        _check_csrf()
         try:
             rule_set = store.rollback(db.session, pk, version, _author())
             db.session.commit()
@@ -232,7 +220,6 @@ class RuleSetView(BaseView):
         domain = source.get("domain", "routing")
         rows, error = None, None
         if request.method == "POST":
-            _check_csrf()
             subjects = [s for s in source.get("subjects", "").replace(",", " ").split() if s]
             draft = None
             if source.get("rules_json"):

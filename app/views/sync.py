@@ -17,7 +17,6 @@ from app.jobs.sync import TARGETS, InvalidRow, replay_quarantined
 from app.models.base import utcnow
 from app.models.sync import QuarantinedRow, QuarantineStatus, SyncKind, SyncRun, SyncStatus
 from app.views.common import COMMON_LABELS, GridCareModelView, current_actor, label_formatter
-from app.views.jobs import _check_csrf
 from app.views.workorder import local_time
 
 _LABELS = {
@@ -81,7 +80,6 @@ class QuarantinedRowView(GridCareModelView):
     @has_access
     @permission_name("replay")
     def replay(self, pk: int) -> Any:
-        _check_csrf()
         item = db.session.get(QuarantinedRow, pk)
         if item is None:
             abort(404)
@@ -104,7 +102,6 @@ class QuarantinedRowView(GridCareModelView):
     @has_access
     @permission_name("discard")
     def discard(self, pk: int) -> Any:
-        _check_csrf()
         item = db.session.get(QuarantinedRow, pk)
         if item is None:
             abort(404)
