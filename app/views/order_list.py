@@ -114,7 +114,7 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
     filters = view._filters
     get_filter_args(filters)
     localise_datetime_filters(view.datamodel, filters)
-    joined = _joined(filters, view._base_filters)
+    joined = _JoinedFilters(filters, view._base_filters)
 
     order_column, order_direction = view.base_order
     requested = request.args.get(f"_oc_{VIEW}")
@@ -178,14 +178,18 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
     return listing
 
 
-def _joined(filters: Filters, base: Filters) -> Filters:
-    """FAB's ``get_joined_filters`` without re-converting every column of the model into
-    filter objects (a millisecond and a half per page)."""
-    joined = Filters.__new__(Filters)
-    joined.filter_converter, joined.datamodel = filters.filter_converter, filters.datamodel
-    joined.search_columns, joined._search_filters, joined._all_filters = [], {}, filters._all_filters
-    joined.filters, joined.values = filters.filters + base.filters, filters.values + base.values
-    return joined
+class _JoinedFilters:
+    """The request's filters, then the view's base filters (row scope), applied in turn: what
+    FAB's ``get_joined_filters`` builds, through ``Filters.apply_all`` only — without
+    re-converting every column of the model into filter objects (1.5 ms a page)."""
+
+    def __init__(self, *parts: Filters) -> None:
+        self.parts = parts
+
+    def apply_all(self, query: Any) -> Any:
+        for part in self.parts:
+            query = part.apply_all(query)
+        return query
 
 
 _ENUM_LABELS: dict[str, dict[str, dict[str, str]]] = {}
