@@ -227,7 +227,7 @@ def test_two_scheduler_processes_run_each_tick_once_and_the_standby_takes_over(a
         # and the takeover were run once by the standby, which counts them on that run.
         before, after = runs[:switch], runs[switch:]
         assert all(g == 2 for g in _gaps(before)) and all(g == 2 for g in _gaps(after))
-        assert all(r.outcome == "success" for r in before[:-1] + after)
+        assert all(r.outcome == "success" for r in before[:-1] + after), [(r.tick_key, r.outcome, r.error) for r in runs]
         # the killed process's last run succeeded or, killed mid-run, was marked abandoned
         assert before[-1].outcome == "success" or before[-1].error.startswith("abandoned")
         assert _every_tick_accounted(runs), [(r.tick_key, r.outcome, r.counts) for r in runs]
