@@ -217,7 +217,8 @@ class EnergyApi(BaseApi):
             200:
               description: the file
               content:
-                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {schema: {type: string, format: binary}}
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
                 text/csv: {schema: {type: string, format: binary}}
             400: {$ref: '#/components/responses/400'}
             403: {description: a filter on phone or id_number by a role that sees them masked}
@@ -313,7 +314,8 @@ class EnergyApi(BaseApi):
             404: {$ref: '#/components/responses/404'}
         """
         campaign = push.load_campaign(db.session, api_actor(), pk)
-        return self.response(200, **schemas.CampaignDetailResultSchema().dump({"result": campaign_json(campaign, True)}))
+        return self.response(200, **schemas.CampaignDetailResultSchema().dump(
+            {"result": campaign_json(campaign, with_messages=True)}))
 
     @expose("/campaigns", methods=["POST"])
     @protect()

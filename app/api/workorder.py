@@ -77,6 +77,11 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
     return body
 
 
+def order_body(order: WorkOrder, actor: Actor) -> dict[str, Any]:
+    """The answer about one order: ``{"result": <the order in detail>}``."""
+    return schemas.WorkOrderResultSchema().dump({"result": order_json(order, actor, detail=True)})
+
+
 class WorkOrderApi(BaseApi):
     resource_name = "workorder"
     openapi_spec_tag = "Work orders"
@@ -161,7 +166,7 @@ class WorkOrderApi(BaseApi):
         """
         actor = api_actor()
         order = service.load_order(db.session, actor, pk)
-        return self.response(200, **schemas.WorkOrderResultSchema().dump({"result": order_json(order, actor, detail=True)}))
+        return self.response(200, **order_body(order, actor))
 
     @expose("/<int:pk>/<action>", methods=["POST"])
     @protect()
@@ -195,7 +200,11 @@ class WorkOrderApi(BaseApi):
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
-            409: {description: illegal transition or stale version, content: {application/json: {schema: {type: object}}}}
+            409:
+              description: illegal transition or stale version
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MessageSchema'}
         """
         actor = api_actor()
         body = json_body()
@@ -206,7 +215,7 @@ class WorkOrderApi(BaseApi):
             raise InvalidInput("version must be an integer", field="version")
         order = service.perform(db.session, actor, pk, action, body, version=version)
         db.session.commit()
-        return self.response(200, **schemas.WorkOrderResultSchema().dump({"result": order_json(order, actor, detail=True)}))
+        return self.response(200, **order_body(order, actor))
 
 
 def _int_arg(name: str, default: int | None, lo: int, hi: int) -> int | None:

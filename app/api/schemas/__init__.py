@@ -56,6 +56,7 @@ class MessageSchema(Schema):
     """An answer that only says what happened (and errors: ``{"message": …}``)."""
 
     message = fields.String()
+    field = fields.String(**optional(description="errors: the argument or field at fault"))
 
 
 @body

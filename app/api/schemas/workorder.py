@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import IsoDateTime, TimelineEntrySchema, body, values
+from app.api.schemas import IsoDateTime, MessageSchema, TimelineEntrySchema, body, values
 from app.models.workorder import Channel, DemandType, OrderState, Priority, SupervisionLevel
 
 ACTIONS = ["dispatch", "accept", "return", "resolve", "reject", "verify", "evaluate", "urge", "supervise",
@@ -115,5 +115,6 @@ class WorkOrderActionSchema(Schema):
     longitude = fields.Float(validate=validate.Range(-180, 180))
 
 
-COMPONENTS = (OrderClockSchema, PositionSchema, TimelineEntrySchema, WorkOrderSchema, WorkOrderDetailSchema,
-              WorkOrderPageSchema, WorkOrderResultSchema, WorkOrderCreatedSchema, WorkOrderActionSchema)
+COMPONENTS = (MessageSchema, OrderClockSchema, PositionSchema, TimelineEntrySchema, WorkOrderSchema,
+              WorkOrderDetailSchema, WorkOrderPageSchema, WorkOrderResultSchema, WorkOrderCreatedSchema,
+              WorkOrderActionSchema)
