@@ -14,22 +14,36 @@ METHODS = {"get", "put", "post", "patch", "delete"}
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     while "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        schema = spec["components"]["schemas"][name]
-    if "allOf" in schema and len(schema["allOf"]) == 1:
-        return _resolve(spec, schema["allOf"][0])
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
     return schema
+
+
+def _typed(spec: dict[str, Any], schema: dict[str, Any]) -> bool:
+    """An object names its properties (or is a declared map), an array types its items, and
+    so on all the way down; a nullable nested object (``anyOf`` of null and the object) counts
+    by its object."""
+    schema = _resolve(spec, schema)
+    for combined in ("allOf", "anyOf", "oneOf"):
+        if combined in schema:
+            branches = [_resolve(spec, branch) for branch in schema[combined]]
+            typed = [b for b in branches if b != {"type": "object", "nullable": True}]
+            return bool(typed) and all(_typed(spec, b) for b in typed)
+    if schema.get("type") == "array":
+        return _typed(spec, schema.get("items", {}))
+    if schema.get("type") == "object" or "properties" in schema:
+        if "properties" in schema:
+            return all(_typed(spec, field) for field in schema["properties"].values())
+        return "additionalProperties" in schema
+    return "type" in schema
 
 
 def _describes_its_body(spec: dict[str, Any], media_type: str, schema: dict[str, Any] | None) -> bool:
     if not schema:
         return False
-    schema = _resolve(spec, schema)
     if not media_type.startswith("application/json"):
-        return schema.get("type") == "string" and schema.get("format") == "binary"
-    if schema.get("type") == "array":
-        return bool(_resolve(spec, schema.get("items", {})).get("properties"))
-    return bool(schema.get("properties"))
+        return _resolve(spec, schema) == {"type": "string", "format": "binary"}
+    return _typed(spec, schema) and bool(_resolve(spec, schema).get("properties")
+                                         or _resolve(spec, schema).get("items"))
 
 
 def _undescribed(spec: dict[str, Any]) -> list[str]:
