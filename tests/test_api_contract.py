@@ -81,3 +81,94 @@ def test_nullable_fields_say_so_in_the_document(app):
     assert order["properties"]["deadline"].get("nullable") is True
     assert "deadline" in order["required"]
     assert order["properties"]["state"]["enum"][0] == "registered"
+
+
+def test_answers_with_real_data_conform_to_the_document(app, db_session):
+    """The fuzz mostly meets unknown ids; here every operation answers about records that exist
+    and its body is checked against the document (schemathesis' response conformance)."""
+    import schemathesis
+
+    from app.channels import apikeys
+    from app.extensions import db
+    from tests.factories import grid, make_customer, make_order
+
+    customer = make_customer(db_session)
+    order = make_order(db_session, customer_no=customer.customer_no, phone=customer.phone)
+    grid_id, station_id = grid(db_session, "ST001-G01").id, grid(db_session, "ST001-G01").station_id
+    with app.app_context():
+        key = apikeys.create_key(db.session, "hotline_12345", "contract client").plain
+        db.session.commit()
+    client = app.test_client()
+    admin = {"Authorization": f"Bearer {api_token(client, 'admin')}"}
+    spec = client.get("/api/v1/_openapi", headers=admin).get_json()
+    schema = schemathesis.openapi.from_dict(spec)
+    checked: list[str] = []
+
+    def call(method: str, template: str, path: str, json: Any = None, headers: dict[str, str] | None = None,
+             status: int = 200) -> Any:
+        response = client.open(path, method=method, json=json, headers=headers or admin)
+        assert response.status_code == status, (method, path, response.get_data(as_text=True)[:500])
+        schema[template][method].validate_response(response)
+        checked.append(f"{method} {template}")
+        return response.get_json()
+
+    call("GET", "/api/v1/workorder/", "/api/v1/workorder/")
+    version = call("GET", "/api/v1/workorder/{pk}", f"/api/v1/workorder/{order.id}")["result"]["version"]
+    call("POST", "/api/v1/workorder/{pk}/{action}", f"/api/v1/workorder/{order.id}/dispatch",
+         {"assignee": "manager1", "version": version})
+
+    demand = {"external_id": "C-1", "demand_type": "consultation", "content": "电费咨询",
+              "phone": "13800001111", "received_at": "2026-11-28T09:30:00+08:00"}
+    call("POST", "/api/v1/intake/{channel}", "/api/v1/intake/hotline_12345", demand, {"X-API-Key": key}, 201)
+    call("POST", "/api/v1/intake/{channel}", "/api/v1/intake/hotline_12345", demand, {"X-API-Key": key})
+    call("GET", "/api/v1/intake/{channel}/feedback", "/api/v1/intake/hotline_12345/feedback?after=0",
+         headers={"X-API-Key": key})
+
+    c = customer.id
+    call("GET", "/api/v1/onsite/choices", "/api/v1/onsite/choices")
+    call("GET", "/api/v1/onsite/customers", f"/api/v1/onsite/customers?q={customer.customer_no}")
+    call("POST", "/api/v1/onsite/customers/{pk}/visits", f"/api/v1/onsite/customers/{c}/visits",
+         {"note": "走访", "contact_confirmed": True}, status=201)
+    call("GET", "/api/v1/onsite/customers/{pk}", f"/api/v1/onsite/customers/{c}")
+    call("GET", "/api/v1/onsite/visits", "/api/v1/onsite/visits")
+    anomaly = call("POST", "/api/v1/onsite/anomalies", "/api/v1/onsite/anomalies",
+                   {"grid_id": grid_id, "meter_box_no": "B-1", "meter_no": "M-1", "expected": "B-1",
+                    "found": "B-2"}, status=201)["result"]["id"]
+    call("GET", "/api/v1/onsite/anomalies", "/api/v1/onsite/anomalies")
+    call("GET", "/api/v1/onsite/anomalies/counts", "/api/v1/onsite/anomalies/counts")
+    call("POST", "/api/v1/onsite/anomalies/{pk}/rectify", f"/api/v1/onsite/anomalies/{anomaly}/rectify",
+         {"record": "已调整"})
+    call("POST", "/api/v1/onsite/anomalies/{pk}/verify", f"/api/v1/onsite/anomalies/{anomaly}/verify", {})
+    call("GET", "/api/v1/onsite/anomalies/{pk}", f"/api/v1/onsite/anomalies/{anomaly}")
+    call("POST", "/api/v1/onsite/service-records", "/api/v1/onsite/service-records",
+         {"content": "上门服务", "customer_id": c}, status=201)
+    call("GET", "/api/v1/onsite/service-records", "/api/v1/onsite/service-records")
+    safety = call("POST", "/api/v1/onsite/safety-records", "/api/v1/onsite/safety-records",
+                  {"grid_id": grid_id, "site": "配电房", "hazards": "门锁损坏", "deadline": "2026-12-31"},
+                  status=201)["result"]["id"]
+    call("POST", "/api/v1/onsite/safety-records/{pk}/close", f"/api/v1/onsite/safety-records/{safety}/close",
+         {"note": "已整改"})
+    call("GET", "/api/v1/onsite/safety-records", "/api/v1/onsite/safety-records")
+    call("POST", "/api/v1/onsite/equipment", "/api/v1/onsite/equipment",
+         {"equipment_type": "电表箱", "location": "1号楼", "grid_id": grid_id}, status=201)
+    call("GET", "/api/v1/onsite/equipment", "/api/v1/onsite/equipment")
+
+    call("GET", "/api/v1/energy/customers/{pk}/bills", f"/api/v1/energy/customers/{c}/bills")
+    call("GET", "/api/v1/energy/customers/{pk}/analysis", f"/api/v1/energy/customers/{c}/analysis")
+    call("GET", "/api/v1/energy/analysis", f"/api/v1/energy/analysis?period=202610&grid_id={grid_id}")
+    call("GET", "/api/v1/energy/customers", "/api/v1/energy/customers?grid=ST001-G01")
+    call("GET", "/api/v1/energy/capacity/grids/{pk}", f"/api/v1/energy/capacity/grids/{grid_id}")
+    call("POST", "/api/v1/energy/service-requests", "/api/v1/energy/service-requests",
+         {"customer_id": c, "content": "咨询光伏接入"}, status=201)
+    campaign = call("POST", "/api/v1/energy/campaigns", "/api/v1/energy/campaigns",
+                    {"name": "峰谷宣传", "template": "{name}您好", "criteria": {"grid": "ST001-G01"},
+                     "station_id": station_id},
+                    status=201)["result"]["id"]
+    call("POST", "/api/v1/energy/campaigns/{pk}/run", f"/api/v1/energy/campaigns/{campaign}/run")
+    call("GET", "/api/v1/energy/campaigns/{pk}", f"/api/v1/energy/campaigns/{campaign}")
+    call("GET", "/api/v1/energy/campaigns", "/api/v1/energy/campaigns")
+
+    call("GET", "/api/v1/notification/", "/api/v1/notification/")
+    call("GET", "/api/v1/announcement/", "/api/v1/announcement/")
+    call("GET", "/api/v1/calendar/{year}", "/api/v1/calendar/2026")
+    assert len(checked) >= 35
