@@ -131,7 +131,9 @@ class AnnouncementApi(BaseApi):
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: path, name: attachment_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: the file, content: {application/octet-stream: {schema: {type: string, format: binary}}}}
+            200:
+              description: the file, in its own media type
+              content: {'*/*': {schema: {type: string, format: binary}}}
             404: {$ref: '#/components/responses/404'}
         """
         user, station_id = _reader()
