@@ -10,6 +10,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 
 from app import announcements as service
 from app.api.common import api_actor, iso, safe
+from app.api.schemas import announcement as schemas
 from app.extensions import db
 from app.models.announcement import Announcement, AnnouncementAttachment
 from app.security.manager import current_staff_user
@@ -47,6 +48,7 @@ class AnnouncementApi(BaseApi):
     base_permissions = ["can_get", "can_post"]
     method_permission_name = {"list_current": "get", "get_one": "get", "attachment": "get",
                               "mark_read": "post"}
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/", methods=["GET"])
     @protect()
@@ -61,17 +63,13 @@ class AnnouncementApi(BaseApi):
               description: announcements with their read state
               content:
                 application/json:
-                  schema:
-                    type: object
-                    properties:
-                      result: {type: array, items: {type: object}}
-                      unread: {type: integer}
+                  schema: {$ref: '#/components/schemas/AnnouncementListSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         user, station_id = _reader()
         items = service.current_for(db.session, user, station_id)
-        return self.response(200, result=[announcement_json(a, r) for a, r in items],
-                             unread=sum(1 for _, r in items if r is None))
+        return self.response(200, **schemas.AnnouncementListSchema().dump(
+            {"result": [announcement_json(a, r) for a, r in items], "unread": sum(1 for _, r in items if r is None)}))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
@@ -88,13 +86,14 @@ class AnnouncementApi(BaseApi):
               description: the announcement
               content:
                 application/json:
-                  schema: {type: object, properties: {result: {type: object}}}
+                  schema: {$ref: '#/components/schemas/AnnouncementResultSchema'}
             404: {$ref: '#/components/responses/404'}
         """
         user, station_id = _reader()
         item = service.get_for(db.session, user, station_id, pk)
         read_at = next((r for a, r in service.current_for(db.session, user, station_id) if a.id == pk), None)
-        return self.response(200, result=announcement_json(item, read_at, detail=True))
+        return self.response(200, **schemas.AnnouncementResultSchema().dump(
+            {"result": announcement_json(item, read_at, detail=True)}))
 
     @expose("/<int:pk>/read", methods=["POST"])
     @protect()
@@ -111,14 +110,14 @@ class AnnouncementApi(BaseApi):
               description: the receipt
               content:
                 application/json:
-                  schema: {type: object, properties: {read_at: {type: string}}}
+                  schema: {$ref: '#/components/schemas/ReadReceiptSchema'}
             404: {$ref: '#/components/responses/404'}
         """
         user, station_id = _reader()
         item = service.get_for(db.session, user, station_id, pk)
         read_at = service.mark_read(db.session, item.id, user.id)
         db.session.commit()
-        return self.response(200, read_at=iso(read_at))
+        return self.response(200, **schemas.ReadReceiptSchema().dump({"read_at": read_at}))
 
     @expose("/<int:pk>/attachment/<int:attachment_id>", methods=["GET"])
     @protect()
@@ -132,7 +131,9 @@ class AnnouncementApi(BaseApi):
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: path, name: attachment_id, required: true, schema: {type: integer}}
           responses:
-            200: {description: the file}
+            200:
+              description: the file, in its own media type
+              content: {'*/*': {schema: {type: string, format: binary}}}
             404: {$ref: '#/components/responses/404'}
         """
         user, station_id = _reader()

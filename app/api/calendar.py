@@ -6,33 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask_appbuilder.api import BaseApi, expose, protect
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import ValidationError
 
 from app import clock
 from app.api.common import api_actor, json_body, safe
+from app.api.schemas import calendar as schemas
+from app.api.schemas.calendar import YEARS, CalendarYearInputSchema, CalendarYearSchema
 from app.extensions import db
 from app.workflow import calendar_data
 from app.workflow.actor import ADMIN
 from app.workflow.errors import Forbidden, InvalidInput
-
-YEARS = validate.Range(min=1949, max=2200)
-
-
-class CalendarYearSchema(Schema):
-    """One year's statutory arrangement; ``workdays`` are the make-up working days (调休上班)."""
-
-    year = fields.Integer(required=True, validate=YEARS)
-    complete = fields.Boolean(required=True)
-    holidays = fields.List(fields.Date(), required=True)
-    workdays = fields.List(fields.Date(), required=True)
-
-
-class CalendarYearInputSchema(Schema):
-    complete = fields.Boolean(load_default=True)
-    holidays = fields.List(fields.Date(), required=True)
-    workdays = fields.List(fields.Date(), required=True)
-    year = fields.Integer(validate=YEARS)
-
 
 class CalendarApi(BaseApi):
     resource_name = "calendar"
@@ -40,7 +23,7 @@ class CalendarApi(BaseApi):
     allow_browser_login = False
     base_permissions = ["can_get", "can_put"]
     method_permission_name = {"get_year": "get", "put_year": "put"}
-    openapi_spec_component_schemas = (CalendarYearSchema, CalendarYearInputSchema)
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/<int:year>", methods=["GET"])
     @protect()

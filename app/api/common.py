@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
+from marshmallow import Schema
+
 from flask import request
 from flask_appbuilder.api import expose, protect
 
@@ -70,24 +72,24 @@ def safe(f: Any) -> Any:
     return wrapper
 
 
-_JSON_OBJECT = "content: {application/json: {schema: {type: object}}}"
-
-
 def get_endpoint(name: str, url: str, answer: Callable[..., Any], *, description: str, summary: str,
-                 result: str, parameters: Sequence[str] = (), responses: Mapping[int, str] | None = None) -> Any:
+                 result: str, schema: type[Schema], parameters: Sequence[str] = (),
+                 responses: Mapping[int, str] | None = None) -> Any:
     """A GET endpoint answering 200 with ``{"result": answer(actor, **url_arguments)}`` for the
-    caller, protected and ``safe`` like the hand-written ones, with its OpenAPI description
-    (``summary``, ``parameters`` as flow-style YAML, ``result`` describing the 200 answer and
-    the other ``responses`` by status).  ``name`` must be the attribute it is bound to: the
-    permission (``method_permission_name``) and the route's endpoint are looked up by it."""
+    caller, dumped through ``schema`` (an OpenAPI component of the API), protected and ``safe``
+    like the hand-written ones, with its OpenAPI description (``summary``, ``parameters`` as
+    flow-style YAML, ``result`` describing the 200 answer and the other ``responses`` by status).
+    ``name`` must be the attribute it is bound to: the permission (``method_permission_name``)
+    and the route's endpoint are looked up by it."""
 
     def endpoint(self: Any, **kwargs: Any) -> Any:
-        return self.response(200, result=answer(api_actor(), **kwargs))
+        return self.response(200, **schema().dump({"result": answer(api_actor(), **kwargs)}))
 
     lines = [description, "---", "get:", f"  summary: {summary}"]
     if parameters:
         lines += ["  parameters:", *(f"  - {parameter}" for parameter in parameters)]
-    lines += ["  responses:", f"    200: {{description: {result}, {_JSON_OBJECT}}}",
+    lines += ["  responses:", f"    200: {{description: {result}, content: {{application/json: {{schema: "
+                 f"{{$ref: '#/components/schemas/{schema.__name__}'}}}}}}}}",
               *(f"    {status}: {text}" for status, text in (responses or {}).items())]
     endpoint.__name__ = endpoint.__qualname__ = name
     endpoint.__doc__ = "\n".join(lines)

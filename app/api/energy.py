@@ -12,6 +12,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
 from app.api.common import api_actor, get_endpoint, iso, json_body, safe
+from app.api.schemas import energy as schemas
 from app.api.workorder import order_json
 from app.energy import analysis, capacity, customers, push
 from app.energy.requests import register_energy_service
@@ -63,6 +64,7 @@ class EnergyApi(BaseApi):
         "service_request": "post", "list_campaigns": "get", "get_campaign": "get",
         "create_campaign": "post", "run_campaign": "post",
     }
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/customers/<int:pk>/bills", methods=["GET"])
     @protect()
@@ -76,7 +78,11 @@ class EnergyApi(BaseApi):
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: query, name: months, schema: {type: integer, minimum: 1, maximum: 60}}
           responses:
-            200: {description: bills, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: bills
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/BillListSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
@@ -84,10 +90,10 @@ class EnergyApi(BaseApi):
         months = int_arg("months", 12, low=1, high=60)
         rows = db.session.scalars(select(Bill).where(Bill.customer_id == customer.id)
                                   .order_by(Bill.period.desc()).limit(months))
-        return self.response(200, result=[{
+        return self.response(200, **schemas.BillListSchema().dump({"result": [{
             "period": b.period, "total_kwh": float(b.total_kwh), "sharp_kwh": float(b.sharp_kwh or 0),
             "peak_kwh": float(b.peak_kwh or 0), "flat_kwh": float(b.flat_kwh or 0),
-            "valley_kwh": float(b.valley_kwh or 0), "amount_yuan": float(b.amount_yuan)} for b in rows])
+            "valley_kwh": float(b.valley_kwh or 0), "amount_yuan": float(b.amount_yuan)} for b in rows]}))
 
     @expose("/customers/<int:pk>/analysis", methods=["GET"])
     @protect()
@@ -101,13 +107,17 @@ class EnergyApi(BaseApi):
           - {in: path, name: pk, required: true, schema: {type: integer}}
           - {in: query, name: shift_kwh, schema: {type: number}, description: kWh to move from peak to valley}
           responses:
-            200: {description: the analysis, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the analysis
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CustomerAnalysisResultSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
         result = analysis.customer_analysis(db.session, api_actor(), pk,
                                             shift_kwh=decimal_arg("shift_kwh", low=0, high=SHIFT_KWH_MAX))
-        return self.response(200, result=result)
+        return self.response(200, **schemas.CustomerAnalysisResultSchema().dump({"result": result}))
 
     @expose("/analysis", methods=["GET"])
     @protect()
@@ -124,7 +134,11 @@ class EnergyApi(BaseApi):
           - {in: query, name: threshold, schema: {type: number}, description: percentage points}
           - {in: query, name: compare, schema: {type: string, enum: [previous_month, last_year]}}
           responses:
-            200: {description: the analysis, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the analysis
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/GridAnalysisResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -133,7 +147,7 @@ class EnergyApi(BaseApi):
             db.session, api_actor(), period=request.args.get("period", ""), grid_id=int_arg("grid_id"),
             threshold_pp=decimal_arg("threshold", default, low=0, high=100) or default,
             compare=request.args.get("compare", "previous_month"))
-        return self.response(200, result=result)
+        return self.response(200, **schemas.GridAnalysisResultSchema().dump({"result": result}))
 
     @expose("/customers", methods=["GET"])
     @protect()
@@ -150,13 +164,18 @@ class EnergyApi(BaseApi):
           - {in: query, name: intention, schema: {type: string}}
           - {in: query, name: q, schema: {type: string}}
           responses:
-            200: {description: customers, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: customers, with the export's headers and rows
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CustomerTableSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {description: a filter on phone or id_number by a role that sees them masked}
         """
         actor = api_actor()
         found = customers.list_customers(db.session, actor, request.args.to_dict(), limit=1000)
-        return self.response(200, headers=customers.HEADERS, result=customers.rows(found, actor))
+        return self.response(200, **schemas.CustomerTableSchema().dump(
+            {"headers": customers.HEADERS, "result": customers.rows(found, actor)}))
 
     @expose("/customers/export", methods=["GET"])
     @protect()
@@ -174,7 +193,12 @@ class EnergyApi(BaseApi):
           - {in: query, name: intention, schema: {type: string}}
           - {in: query, name: q, schema: {type: string}}
           responses:
-            200: {description: the file}
+            200:
+              description: the file
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet:
+                  schema: {type: string, format: binary}
+                text/csv: {schema: {type: string, format: binary}}
             400: {$ref: '#/components/responses/400'}
             403: {description: a filter on phone or id_number by a role that sees them masked}
         """
@@ -185,6 +209,7 @@ class EnergyApi(BaseApi):
         lambda actor, pk: capacity.transformer_capacity(db.session, actor, pk, load_ratio(), request_kva()),
         description="Available capacity of a transformer; with request_kva, whether it fits.",
         summary="Available capacity of a transformer", parameters=_CAPACITY_PARAMETERS, result="the figures",
+        schema=schemas.TransformerCapacityResultSchema,
         responses={**_CAPACITY_RESPONSES,
                    409: "{description: the request is above the available capacity (message gives the figure)}"})
 
@@ -193,6 +218,7 @@ class EnergyApi(BaseApi):
         lambda actor, pk: capacity.grid_capacity(db.session, actor, pk, load_ratio(), request_kva()),
         description="Available capacity of a grid's transformers; with request_kva, which can take it.",
         summary="Available capacity of a grid", parameters=_CAPACITY_PARAMETERS, result="the figures",
+        schema=schemas.GridCapacityResultSchema,
         responses={**_CAPACITY_RESPONSES, 409: "{description: no transformer of the grid can take the request}"})
 
     @expose("/service-requests", methods=["POST"])
@@ -206,15 +232,13 @@ class EnergyApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema:
-                  type: object
-                  required: [customer_id, content]
-                  properties:
-                    customer_id: {type: integer}
-                    content: {type: string}
-                    intention: {type: string, description: energy intention code}
+                schema: {$ref: '#/components/schemas/ServiceRequestInputSchema'}
           responses:
-            201: {description: the work order, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the work order
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/WorkOrderCreatedSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -225,7 +249,7 @@ class EnergyApi(BaseApi):
         order = register_energy_service(db.session, actor, customer_id, str(body.get("content") or ""),
                                         body.get("intention") or None)
         db.session.commit()
-        return self.response(201, result=order_json(order, actor))
+        return self.response(201, **schemas.WorkOrderCreatedSchema().dump({"result": order_json(order, actor)}))
 
     @expose("/campaigns", methods=["GET"])
     @protect()
@@ -236,13 +260,18 @@ class EnergyApi(BaseApi):
         get:
           summary: List push campaigns
           responses:
-            200: {description: campaigns, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: campaigns
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CampaignListSchema'}
         """
         actor = api_actor()
         query = select(PushCampaign).order_by(PushCampaign.id.desc()).limit(200)
         if not actor.is_admin:
             query = query.where(PushCampaign.station_id == actor.station_id)
-        return self.response(200, result=[campaign_json(c) for c in db.session.scalars(query)])
+        return self.response(200, **schemas.CampaignListSchema().dump(
+            {"result": [campaign_json(c) for c in db.session.scalars(query)]}))
 
     @expose("/campaigns/<int:pk>", methods=["GET"])
     @protect()
@@ -255,11 +284,17 @@ class EnergyApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the campaign, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the campaign and its pushes
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CampaignDetailResultSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
-        return self.response(200, result=campaign_json(push.load_campaign(db.session, api_actor(), pk), True))
+        campaign = push.load_campaign(db.session, api_actor(), pk)
+        return self.response(200, **schemas.CampaignDetailResultSchema().dump(
+            {"result": campaign_json(campaign, with_messages=True)}))
 
     @expose("/campaigns", methods=["POST"])
     @protect()
@@ -272,16 +307,13 @@ class EnergyApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema:
-                  type: object
-                  required: [name, template]
-                  properties:
-                    name: {type: string}
-                    template: {type: string}
-                    criteria: {type: object}
-                    station_id: {type: integer}
+                schema: {$ref: '#/components/schemas/CampaignInputSchema'}
           responses:
-            201: {description: the campaign, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the campaign
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CampaignResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -293,7 +325,7 @@ class EnergyApi(BaseApi):
                                         template=str(body.get("template") or ""), criteria=criteria,
                                         station_id=body.get("station_id"))
         db.session.commit()
-        return self.response(201, result=campaign_json(campaign))
+        return self.response(201, **schemas.CampaignResultSchema().dump({"result": campaign_json(campaign)}))
 
     @expose("/campaigns/<int:pk>/run", methods=["POST"])
     @protect()
@@ -308,12 +340,14 @@ class EnergyApi(BaseApi):
           responses:
             200:
               description: counts of created, skipped, sent and failed pushes
-              content: {application/json: {schema: {type: object}}}
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CampaignRunResultSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
         result = push.run_campaign(db.session, api_actor(), pk, push.sender_from_config(current_app.config))
-        return self.response(200, result=result)
+        return self.response(200, **schemas.CampaignRunResultSchema().dump({"result": result}))
 
 
 def export_response(actor: Any, args: dict[str, Any]) -> Response:

@@ -10,7 +10,8 @@ from typing import Any
 from flask import request
 from flask_appbuilder.api import BaseApi, expose
 
-from app.api.common import iso, safe
+from app.api.common import safe
+from app.api.schemas import intake as schemas
 from app.channels import apikeys, feedback, intake
 from app.extensions import db
 from app.models.channel import ChannelApiKey
@@ -32,7 +33,7 @@ class IntakeApi(BaseApi):
     resource_name = "intake"
     openapi_spec_tag = "Intake (external channels)"
     allow_browser_login = False
-    openapi_spec_component_schemas = ()
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     def _authenticate(self, channel: str) -> tuple[ChannelApiKey | None, Any]:
         key = apikeys.find_key(db.session, request.headers.get("X-API-Key"))
@@ -65,23 +66,18 @@ class IntakeApi(BaseApi):
             required: true
             content:
               application/json:
-                schema:
-                  type: object
-                  required: [external_id, demand_type, content, phone, received_at]
-                  properties:
-                    external_id: {type: string, maxLength: 64}
-                    demand_type: {type: string, enum: [consultation, complaint, report,
-                                  suggestion, opinion, praise, urgent, service]}
-                    content: {type: string}
-                    contact_name: {type: string}
-                    phone: {type: string}
-                    address: {type: string}
-                    customer_no: {type: string}
-                    received_at: {type: string, format: date-time}
-                    source_deadline: {type: string, format: date-time}
+                schema: {$ref: '#/components/schemas/DemandSchema'}
           responses:
-            201: {description: registered, content: {application/json: {schema: {type: object}}}}
-            200: {description: the same demand again; the existing order}
+            201:
+              description: registered
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/DemandReceiptSchema'}
+            200:
+              description: the same demand again; the existing order
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/DemandReceiptSchema'}
             400: {description: a field is missing or invalid; the message names it}
             401: {description: no key, an unknown or revoked key, or a key of another channel}
             404: {description: the channel takes no demands through this API}
@@ -120,8 +116,8 @@ class IntakeApi(BaseApi):
                 status = 409
                 raise
             status = 201 if created else 200
-            return self.response(status, id=order.id, number=order.number, state=order.state,
-                                 deadline=iso(order.deadline))
+            return self.response(status, **schemas.DemandReceiptSchema().dump(
+                {"id": order.id, "number": order.number, "state": order.state, "deadline": order.deadline}))
         finally:
             self._log(key, status, external_id)
 
@@ -149,12 +145,7 @@ class IntakeApi(BaseApi):
               description: state, resolution, resolved_at and evaluation of each result
               content:
                 application/json:
-                  schema:
-                    type: object
-                    properties:
-                      result: {type: array, items: {type: object}}
-                      cursor: {type: integer, nullable: true}
-                      until: {type: string, format: date-time, nullable: true}
+                  schema: {$ref: '#/components/schemas/FeedbackPageSchema'}
             400: {description: bad after, since or limit; the message names it}
             401: {description: no key, an unknown or revoked key, or a key of another channel}
             404: {description: the channel takes no demands through this API}
@@ -187,7 +178,8 @@ class IntakeApi(BaseApi):
             page = feedback.feedback_page(db.session, channel, after=after, since=since,
                                           limit=int(raw_limit))
             status = 200
-            return self.response(200, result=page.results, cursor=page.cursor, until=iso(page.until))
+            return self.response(200, **schemas.FeedbackPageSchema().dump(
+                {"result": page.results, "cursor": page.cursor, "until": page.until}))
         finally:
             self._log(key, status)
 

@@ -9,6 +9,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import func, select
 
 from app.api.common import api_actor, iso, safe
+from app.api.schemas import notification as schemas
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.notification import Notification
@@ -26,6 +27,7 @@ class NotificationApi(BaseApi):
     allow_browser_login = False
     base_permissions = ["can_get", "can_post"]
     method_permission_name = {"list_mine": "get", "mark_read": "post"}
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/", methods=["GET"])
     @protect()
@@ -42,11 +44,7 @@ class NotificationApi(BaseApi):
               description: notifications and the unread count
               content:
                 application/json:
-                  schema:
-                    type: object
-                    properties:
-                      result: {type: array, items: {type: object}}
-                      unread: {type: integer}
+                  schema: {$ref: '#/components/schemas/NotificationListSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         actor = api_actor()
@@ -56,7 +54,8 @@ class NotificationApi(BaseApi):
         items = db.session.scalars(query.order_by(Notification.id.desc()).limit(200)).all()
         unread = db.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.user_id == actor.user_id, Notification.read_at.is_(None)))
-        return self.response(200, result=[notification_json(n) for n in items], unread=unread)
+        return self.response(200, **schemas.NotificationListSchema().dump(
+            {"result": [notification_json(n) for n in items], "unread": unread}))
 
     @expose("/<int:pk>/read", methods=["POST"])
     @protect()
@@ -73,7 +72,7 @@ class NotificationApi(BaseApi):
               description: the notification
               content:
                 application/json:
-                  schema: {type: object, properties: {result: {type: object}}}
+                  schema: {$ref: '#/components/schemas/NotificationResultSchema'}
             404: {$ref: '#/components/responses/404'}
         """
         actor = api_actor()
@@ -83,7 +82,7 @@ class NotificationApi(BaseApi):
         if item.read_at is None:
             item.read_at = utcnow().replace(microsecond=0)
             db.session.commit()
-        return self.response(200, result=notification_json(item))
+        return self.response(200, **schemas.NotificationResultSchema().dump({"result": notification_json(item)}))
 
 
 def register(appbuilder: Any) -> None:

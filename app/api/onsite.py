@@ -12,6 +12,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
 from app.api.common import api_actor, get_endpoint, iso, json_body, safe
+from app.api.schemas import onsite as schemas
 from app.documents.store import documents_of, load_document
 from app.documents.web import current_store, read_uploads, send_document
 from app.extensions import db
@@ -136,6 +137,7 @@ class OnsiteApi(BaseApi):
         "list_safety_records": "get", "add_safety_record": "post", "close_safety_record": "post",
         "list_equipment": "get", "add_equipment": "post",
     }
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     # --- customers and visits ---------------------------------------------------------
     @expose("/choices", methods=["GET"])
@@ -147,14 +149,17 @@ class OnsiteApi(BaseApi):
         get:
           summary: Customer tags and energy intentions to choose from
           responses:
-            200: {description: tags and intentions, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: tags and intentions
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ChoicesSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         api_actor()
         tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code))
         intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code))
-        return self.response(200, tags=[{"code": t.code, "name": t.name} for t in tags],
-                             intentions=[{"code": i.code, "name": i.name} for i in intentions])
+        return self.response(200, **schemas.ChoicesSchema().dump({"tags": list(tags), "intentions": list(intentions)}))
 
     @expose("/customers", methods=["GET"])
     @protect()
@@ -168,17 +173,21 @@ class OnsiteApi(BaseApi):
           - {in: query, name: q, schema: {type: string}}
           - {in: query, name: phone, schema: {type: string}}
           responses:
-            200: {description: matching customers, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: matching customers
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CustomerSearchSchema'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
         """
         actor = api_actor()
         found = service.search_customers(db.session, actor, request.args.get("q", ""), request.args.get("phone"))
-        return self.response(200, result=[{
+        return self.response(200, **schemas.CustomerSearchSchema().dump({"result": [{
             "id": c.id, "customer_no": c.customer_no, "name": c.name,
             "phone": masked("phone", c.phone, actor.sees_personal_data), "address": c.address,
-            "grid": c.grid.code} for c in found])
+            "grid": c.grid.code} for c in found]}))
 
     @expose("/customers/<int:pk>", methods=["GET"])
     @protect()
@@ -191,7 +200,11 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the picture, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the picture
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CustomerPictureResultSchema'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -200,7 +213,7 @@ class OnsiteApi(BaseApi):
         for visit in picture["visits"]:
             for photo in visit["photos"]:
                 photo["url"] = f"/api/v1/onsite/documents/{photo['id']}"
-        return self.response(200, result=picture)
+        return self.response(200, **schemas.CustomerPictureResultSchema().dump({"result": picture}))
 
     @expose("/visits", methods=["GET"])
     @protect()
@@ -213,7 +226,11 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: query, name: mine, schema: {type: boolean}}
           responses:
-            200: {description: visits, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: visits
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/VisitListSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         actor = api_actor()
@@ -221,11 +238,11 @@ class OnsiteApi(BaseApi):
         if as_bool(request.args.get("mine")):
             query = query.where(Visit.staff_id == actor.staff_id)
         rows = db.session.scalars(query.order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(LIST_LIMIT))
-        return self.response(200, result=[{
+        return self.response(200, **schemas.VisitListSchema().dump({"result": [{
             "id": v.id, "customer_id": v.customer_id, "customer_no": v.customer.customer_no,
             "customer_name": v.customer.name, "grid": v.grid.code, "staff": v.staff_name,
-            "visited_at": iso(v.visited_at), "address_confirmed": v.address_confirmed,
-            "contact_confirmed": v.contact_confirmed, "note": v.note} for v in rows])
+            "visited_at": v.visited_at, "address_confirmed": v.address_confirmed,
+            "contact_confirmed": v.contact_confirmed, "note": v.note} for v in rows]}))
 
     @expose("/customers/<int:pk>/visits", methods=["POST"])
     @protect()
@@ -252,9 +269,13 @@ class OnsiteApi(BaseApi):
                     note: {type: string}
                     photos: {type: array, items: {type: string, format: binary}}
               application/json:
-                schema: {type: object}
+                schema: {$ref: '#/components/schemas/VisitInputSchema'}
           responses:
-            201: {description: the visit, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the visit
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/VisitReceiptResultSchema'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
@@ -272,8 +293,9 @@ class OnsiteApi(BaseApi):
             note=body.get("note"), photos=photos)
         db.session.commit()
         docs = documents_of(db.session, OwnerType.VISIT.value, [visit.id]).get(visit.id, [])
-        return self.response(201, result={"id": visit.id, "customer_id": visit.customer_id,
-                                          "visited_at": iso(visit.visited_at), "photos": photo_json(docs)})
+        return self.response(201, **schemas.VisitReceiptResultSchema().dump({"result": {
+            "id": visit.id, "customer_id": visit.customer_id, "visited_at": visit.visited_at,
+            "photos": photo_json(docs)}}))
 
     # --- documents ----------------------------------------------------------------------
     @expose("/documents", methods=["POST"])
@@ -295,7 +317,11 @@ class OnsiteApi(BaseApi):
                     owner_id: {type: integer}
                     file: {type: array, items: {type: string, format: binary}}
           responses:
-            201: {description: the stored documents, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the stored documents
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/DocumentListSchema'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
@@ -311,7 +337,7 @@ class OnsiteApi(BaseApi):
         docs = current_store().attach(db.session, actor, files, owner_type=str(body["owner_type"]),
                                       owner_id=owner.id, grid_id=owner.grid_id, station_id=owner.station_id)
         db.session.commit()
-        return self.response(201, result=photo_json(docs))
+        return self.response(201, **schemas.DocumentListSchema().dump({"result": photo_json(docs)}))
 
     @expose("/documents/<int:pk>", methods=["GET"])
     @protect()
@@ -324,7 +350,13 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the file, content: {image/jpeg: {}, image/png: {}, image/webp: {}, video/mp4: {}}}
+            200:
+              description: the file
+              content:
+                image/jpeg: {schema: {type: string, format: binary}}
+                image/png: {schema: {type: string, format: binary}}
+                image/webp: {schema: {type: string, format: binary}}
+                video/mp4: {schema: {type: string, format: binary}}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -343,7 +375,7 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the thumbnail, content: {image/jpeg: {}}}
+            200: {description: the thumbnail, content: {image/jpeg: {schema: {type: string, format: binary}}}}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -363,7 +395,11 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: query, name: state, schema: {type: string, enum: [registered, rectified, verified]}}
           responses:
-            200: {description: anomalies, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: anomalies
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyListSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         actor = api_actor()
@@ -371,7 +407,7 @@ class OnsiteApi(BaseApi):
         if request.args.get("state"):
             query = query.where(MeterBoxAnomaly.state == request.args["state"])
         rows = db.session.scalars(query.order_by(MeterBoxAnomaly.id.desc()).limit(LIST_LIMIT))
-        return self.response(200, result=[anomaly_json(a) for a in rows])
+        return self.response(200, **schemas.AnomalyListSchema().dump({"result": [anomaly_json(a) for a in rows]}))
 
     @expose("/anomalies/counts", methods=["GET"])
     @protect()
@@ -382,10 +418,15 @@ class OnsiteApi(BaseApi):
         get:
           summary: Box–meter anomaly counts per grid
           responses:
-            200: {description: counts, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: counts
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyCountListSchema'}
             401: {$ref: '#/components/responses/401'}
         """
-        return self.response(200, result=anomalies.counts_by_grid(db.session, api_actor()))
+        return self.response(200, **schemas.AnomalyCountListSchema().dump(
+            {"result": anomalies.counts_by_grid(db.session, api_actor())}))
 
     @expose("/anomalies/<int:pk>", methods=["GET"])
     @protect()
@@ -398,13 +439,17 @@ class OnsiteApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the anomaly
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyResultSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
         anomaly = anomalies.load(db.session, api_actor(), pk)
         docs = documents_of(db.session, OwnerType.ANOMALY.value, [anomaly.id]).get(anomaly.id, [])
-        return self.response(200, result=anomaly_json(anomaly, docs))
+        return self.response(200, **schemas.AnomalyResultSchema().dump({"result": anomaly_json(anomaly, docs)}))
 
     @expose("/anomalies", methods=["POST"])
     @protect()
@@ -428,9 +473,13 @@ class OnsiteApi(BaseApi):
                     found: {type: string}
                     photos: {type: array, items: {type: string, format: binary}}
               application/json:
-                schema: {type: object}
+                schema: {$ref: '#/components/schemas/AnomalyInputSchema'}
           responses:
-            201: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the anomaly
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -442,7 +491,7 @@ class OnsiteApi(BaseApi):
             meter_no=body.get("meter_no"), expected=body.get("expected"), found=body.get("found"),
             photos=photos, store=current_store())
         db.session.commit()
-        return self.response(201, result=anomaly_json(anomaly))
+        return self.response(201, **schemas.AnomalyResultSchema().dump({"result": anomaly_json(anomaly)}))
 
     @expose("/anomalies/<int:pk>/rectify", methods=["POST"])
     @protect()
@@ -457,9 +506,13 @@ class OnsiteApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema: {type: object, required: [record], properties: {record: {type: string}}}
+                schema: {$ref: '#/components/schemas/RectificationInputSchema'}
           responses:
-            200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the anomaly
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -470,7 +523,7 @@ class OnsiteApi(BaseApi):
         anomaly = anomalies.rectify(db.session, api_actor(), pk, body.get("record"), photos=photos,
                                     store=current_store())
         db.session.commit()
-        return self.response(200, result=anomaly_json(anomaly))
+        return self.response(200, **schemas.AnomalyResultSchema().dump({"result": anomaly_json(anomaly)}))
 
     @expose("/anomalies/<int:pk>/verify", methods=["POST"])
     @protect()
@@ -485,9 +538,13 @@ class OnsiteApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema: {type: object, properties: {accepted: {type: boolean, default: true}, note: {type: string}}}
+                schema: {$ref: '#/components/schemas/VerificationInputSchema'}
           responses:
-            200: {description: the anomaly, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the anomaly
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/AnomalyResultSchema'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
             409: {description: not in a state that can be verified}
@@ -496,12 +553,13 @@ class OnsiteApi(BaseApi):
         accepted = as_bool(body["accepted"]) if "accepted" in body else True
         anomaly = anomalies.verify(db.session, api_actor(), pk, accepted=accepted, note=body.get("note"))
         db.session.commit()
-        return self.response(200, result=anomaly_json(anomaly))
+        return self.response(200, **schemas.AnomalyResultSchema().dump({"result": anomaly_json(anomaly)}))
 
     # --- service, safety and equipment records -------------------------------------------
     list_service_records = get_endpoint(
         "list_service_records", "/service-records", lambda actor: _record_list(ServiceRecord, actor, _service_json),
-        description="On-site service records in scope.", summary="List on-site service records", result="records")
+        description="On-site service records in scope.", summary="List on-site service records", result="records",
+        schema=schemas.ServiceRecordListSchema)
 
     @expose("/service-records", methods=["POST"])
     @protect()
@@ -524,9 +582,13 @@ class OnsiteApi(BaseApi):
                     grid_id: {type: integer}
                     photos: {type: array, items: {type: string, format: binary}}
               application/json:
-                schema: {type: object}
+                schema: {$ref: '#/components/schemas/ServiceRecordInputSchema'}
           responses:
-            201: {description: the record, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the record
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/ServiceRecordResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -538,12 +600,12 @@ class OnsiteApi(BaseApi):
                                         order_id=body.get("order_id") or None, grid_id=body.get("grid_id") or None,
                                         photos=photos, store=current_store())
         db.session.commit()
-        return self.response(201, result=_service_json(record))
+        return self.response(201, **schemas.ServiceRecordResultSchema().dump({"result": _service_json(record)}))
 
     list_safety_records = get_endpoint(
         "list_safety_records", "/safety-records", lambda actor: _record_list(SafetyRecord, actor, _safety_json),
         description="Safety supervision records in scope.", summary="List safety supervision records",
-        result="records")
+        result="records", schema=schemas.SafetyRecordListSchema)
 
     @expose("/safety-records", methods=["POST"])
     @protect()
@@ -556,17 +618,13 @@ class OnsiteApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema:
-                  type: object
-                  required: [grid_id, site, hazards]
-                  properties:
-                    grid_id: {type: integer}
-                    site: {type: string}
-                    hazards: {type: string}
-                    rectification_required: {type: string}
-                    deadline: {type: string, format: date}
+                schema: {$ref: '#/components/schemas/SafetyRecordInputSchema'}
           responses:
-            201: {description: the record, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the record
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SafetyRecordResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -578,7 +636,7 @@ class OnsiteApi(BaseApi):
                                        deadline=as_date(body.get("deadline"), "deadline"),
                                        photos=photos, store=current_store())
         db.session.commit()
-        return self.response(201, result=_safety_json(record))
+        return self.response(201, **schemas.SafetyRecordResultSchema().dump({"result": _safety_json(record)}))
 
     @expose("/safety-records/<int:pk>/close", methods=["POST"])
     @protect()
@@ -590,8 +648,16 @@ class OnsiteApi(BaseApi):
           summary: Close a safety supervision record
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/SafetyClosingInputSchema'}
           responses:
-            200: {description: the record, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the record
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/SafetyRecordResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
@@ -599,12 +665,12 @@ class OnsiteApi(BaseApi):
         body = form_body()
         record = service.close_safety(db.session, api_actor(), pk, body.get("note"))
         db.session.commit()
-        return self.response(200, result=_safety_json(record))
+        return self.response(200, **schemas.SafetyRecordResultSchema().dump({"result": _safety_json(record)}))
 
     list_equipment = get_endpoint(
         "list_equipment", "/equipment", lambda actor: _record_list(EquipmentRecord, actor, _equipment_json),
         description="Equipment records in scope.", summary="List collected equipment information",
-        result="records")
+        result="records", schema=schemas.EquipmentRecordListSchema)
 
     @expose("/equipment", methods=["POST"])
     @protect()
@@ -630,9 +696,13 @@ class OnsiteApi(BaseApi):
                     meter_box_no: {type: string}
                     photos: {type: array, items: {type: string, format: binary}}
               application/json:
-                schema: {type: object}
+                schema: {$ref: '#/components/schemas/EquipmentRecordInputSchema'}
           responses:
-            201: {description: the record, content: {application/json: {schema: {type: object}}}}
+            201:
+              description: the record
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/EquipmentRecordResultSchema'}
             400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
         """
@@ -644,7 +714,7 @@ class OnsiteApi(BaseApi):
             transformer_id=body.get("transformer_id") or None, meter_box_no=body.get("meter_box_no"),
             photos=photos, store=current_store())
         db.session.commit()
-        return self.response(201, result=_equipment_json(record))
+        return self.response(201, **schemas.EquipmentRecordResultSchema().dump({"result": _equipment_json(record)}))
 
 
 def register(appbuilder: Any) -> None:

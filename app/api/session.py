@@ -8,12 +8,14 @@ from flask_appbuilder.api import BaseApi, expose
 from flask_jwt_extended import jwt_required
 
 from app.api.common import safe
+from app.api.schemas import session as schemas
 from app.security.hardening import revoke_current_token
 
 
 class SessionApi(BaseApi):
     resource_name = "session"
     openapi_spec_tag = "Session"
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/logout", methods=["POST"])
     @jwt_required()
@@ -26,11 +28,15 @@ class SessionApi(BaseApi):
           security:
           - jwt: []
           responses:
-            200: {description: revoked, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: revoked
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MessageSchema'}
             401: {$ref: '#/components/responses/401'}
         """
         revoke_current_token()
-        return self.response(200, message="signed out")
+        return self.response(200, **schemas.MessageSchema().dump({"message": "signed out"}))
 
 
 def register(appbuilder: Any) -> None:

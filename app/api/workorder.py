@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.common import api_actor, iso, json_body, safe
+from app.api.schemas import workorder as schemas
 from app.arguments import int_arg
 from app.extensions import db
 from app.models.workorder import Channel, OrderState, WorkOrder
@@ -77,12 +78,18 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
     return body
 
 
+def order_body(order: WorkOrder, actor: Actor) -> dict[str, Any]:
+    """The answer about one order: ``{"result": <the order in detail>}``."""
+    return schemas.WorkOrderResultSchema().dump({"result": order_json(order, actor, detail=True)})
+
+
 class WorkOrderApi(BaseApi):
     resource_name = "workorder"
     openapi_spec_tag = "Work orders"
     allow_browser_login = False  # bearer tokens only: no cookie-borne writes
     base_permissions = ["can_get", "can_post"]
     method_permission_name = {"list_orders": "get", "get_order": "get", "act": "post"}
+    openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/", methods=["GET"])
     @protect()
@@ -102,11 +109,7 @@ class WorkOrderApi(BaseApi):
               description: a page of orders
               content:
                 application/json:
-                  schema:
-                    type: object
-                    properties:
-                      result: {type: array, items: {type: object}}
-                      next_after_id: {type: integer, nullable: true}
+                  schema: {$ref: '#/components/schemas/WorkOrderPageSchema'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {description: a filter on phone or id_number by a role that sees them masked}
@@ -137,11 +140,10 @@ class WorkOrderApi(BaseApi):
         orders = list(db.session.scalars(query))
         more = len(orders) > limit
         orders = orders[:limit]
-        return self.response(
-            200,
-            result=[order_json(o, actor) for o in orders],
-            next_after_id=orders[-1].id if more and orders else None,
-        )
+        return self.response(200, **schemas.WorkOrderPageSchema().dump({
+            "result": [order_json(o, actor) for o in orders],
+            "next_after_id": orders[-1].id if more and orders else None,
+        }))
 
     @expose("/<int:pk>", methods=["GET"])
     @protect()
@@ -154,14 +156,18 @@ class WorkOrderApi(BaseApi):
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
           responses:
-            200: {description: the order, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the order
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/WorkOrderResultSchema'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """
         actor = api_actor()
         order = service.load_order(db.session, actor, pk)
-        return self.response(200, result=order_json(order, actor, detail=True))
+        return self.response(200, **order_body(order, actor))
 
     @expose("/<int:pk>/<action>", methods=["POST"])
     @protect()
@@ -184,24 +190,22 @@ class WorkOrderApi(BaseApi):
           requestBody:
             content:
               application/json:
-                schema:
-                  type: object
-                  properties:
-                    version: {type: integer}
-                    assignee: {type: string}
-                    resolution: {type: string}
-                    reason: {type: string}
-                    score: {type: integer}
-                    comment: {type: string}
-                    latitude: {type: number, minimum: -90, maximum: 90, description: arrive - the phone's position}
-                    longitude: {type: number, minimum: -180, maximum: 180}
+                schema: {$ref: '#/components/schemas/WorkOrderActionSchema'}
           responses:
-            200: {description: the order after the action, content: {application/json: {schema: {type: object}}}}
+            200:
+              description: the order after the action
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/WorkOrderResultSchema'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
-            409: {description: illegal transition or stale version, content: {application/json: {schema: {type: object}}}}
+            409:
+              description: illegal transition or stale version
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/MessageSchema'}
         """
         actor = api_actor()
         body = json_body()
@@ -212,7 +216,7 @@ class WorkOrderApi(BaseApi):
             raise InvalidInput("version must be an integer", field="version")
         order = service.perform(db.session, actor, pk, action, body, version=version)
         db.session.commit()
-        return self.response(200, result=order_json(order, actor, detail=True))
+        return self.response(200, **order_body(order, actor))
 
 
 def register(appbuilder: Any) -> None:
