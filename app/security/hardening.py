@@ -12,6 +12,8 @@ from typing import Any
 
 from flask import Flask, abort, current_app, g, jsonify, request
 
+from app import clock
+
 STATIC_PREFIXES = ("/static/", "/appbuilder/static/", "/static/appbuilder/")
 
 
@@ -181,5 +183,5 @@ def revoke_current_token() -> None:
         if not isinstance(refresh_lifetime, dt.timedelta):
             refresh_lifetime = dt.timedelta(seconds=int(refresh_lifetime or 0) or 30 * 86400)
         db.session.add(RevokedToken(jti=session_id, user_id=int(claims["sub"]),
-                                    expires_at=dt.datetime.now(dt.timezone.utc) + refresh_lifetime))
+                                    expires_at=clock.now() + refresh_lifetime))
     db.session.commit()
