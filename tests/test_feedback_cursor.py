@@ -15,7 +15,6 @@ import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -134,28 +133,24 @@ def test_a_poller_following_the_cursor_gets_every_result_of_concurrent_resolutio
 
 
 def test_a_result_committed_late_is_numbered_after_one_committed_before_it(app, db_session):
-    """The late transaction drew the smaller id; its result still comes after the other one,
-    so a poller that has read the other one's number still gets it."""
-    from sqlalchemy.orm import Session
-
-    if db_session.bind.dialect.name == "sqlite":
-        pytest.skip("SQLite runs one writer at a time: a result cannot commit while another is in flight")
+    """A transaction that drew the smaller id but committed last (PostgreSQL and MariaDB
+    interleave writers; SQLite never does, so the ids are given here): its result still comes
+    after the one a poller has already read, so the poller still gets it."""
     first = make_order(db_session, channel="hotline_12345", external_id="LATE-1")
     second = make_order(db_session, channel="hotline_12345", external_id="EARLY-2")
     engine = db_session.bind
+    # Far above any id the sequence hands out in this run: never taken by a later insert.
+    late_id, early_id = 1_000_000, 1_000_010
 
-    def result(order: WorkOrder) -> FeedbackOutbox:
-        return FeedbackOutbox(order_id=order.id, channel="hotline_12345", external_id=order.external_id,
+    def result(order: WorkOrder, id: int) -> FeedbackOutbox:
+        return FeedbackOutbox(id=id, order_id=order.id, channel="hotline_12345", external_id=order.external_id,
                               action="resolve", state="resolved", payload={"external_id": order.external_id})
 
-    with Session(engine) as late:
-        late.add(result(first))
-        late.flush()  # inserted, id drawn, not committed
-        with Session(engine) as early:
-            early.add(result(second))
-            early.commit()
-        assert number_results(engine) == 1
-        late.commit()
+    db_session.add(result(second, early_id))
+    db_session.commit()
+    assert number_results(engine) == 1  # a poller reads EARLY-2 as number 1
+    db_session.add(result(first, late_id))  # the smaller id, committed afterwards
+    db_session.commit()
     assert number_results(engine) == 1
     db_session.rollback()
     numbered = db_session.execute(select(FeedbackOutbox.external_id, FeedbackOutbox.seq)
