@@ -47,6 +47,16 @@ class IsoDate(fields.Date):
         return super()._serialize(value, attr, obj, **kwargs)
 
 
+def result_list(item: type[Schema], name: str) -> type[Schema]:
+    """``{"result": [item, …]}``: the answer of a list, as the component ``name``."""
+    return body(Schema.from_dict({"result": fields.List(fields.Nested(item))}, name=name))
+
+
+def result_of(item: type[Schema], name: str) -> type[Schema]:
+    """``{"result": item}``: the answer about one record, as the component ``name``."""
+    return body(Schema.from_dict({"result": fields.Nested(item)}, name=name))
+
+
 def values(enum: Any) -> list[str]:
     return [member.value for member in enum]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.api.schemas import IsoDateTime, body
+from app.api.schemas import IsoDateTime, body, result_of
 
 
 @body
@@ -41,9 +41,7 @@ class AnnouncementListSchema(Schema):
     unread = fields.Integer()
 
 
-@body
-class AnnouncementResultSchema(Schema):
-    result = fields.Nested(AnnouncementDetailSchema)
+AnnouncementResultSchema = result_of(AnnouncementDetailSchema, "AnnouncementResultSchema")
 
 
 @body

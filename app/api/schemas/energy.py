@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import IsoDateTime, body, optional, values
+from app.api.schemas import IsoDateTime, body, optional, result_list, result_of, values
 from app.api.schemas.onsite import BillFiguresSchema
 from app.api.schemas.workorder import OrderClockSchema, WorkOrderCreatedSchema, WorkOrderSchema
 from app.models.energy import CampaignState, DeliveryState
 
 
-@body
-class BillListSchema(Schema):
-    result = fields.List(fields.Nested(BillFiguresSchema))
+BillListSchema = result_list(BillFiguresSchema, "BillListSchema")
 
 
 @body
@@ -58,9 +56,7 @@ class CustomerAnalysisSchema(Schema):
     suggestion = fields.Nested(SavingSuggestionSchema, allow_none=True)
 
 
-@body
-class CustomerAnalysisResultSchema(Schema):
-    result = fields.Nested(CustomerAnalysisSchema)
+CustomerAnalysisResultSchema = result_of(CustomerAnalysisSchema, "CustomerAnalysisResultSchema")
 
 
 @body
@@ -95,9 +91,7 @@ class GridAnalysisSchema(Schema):
     by_grid = fields.List(fields.Nested(GridSharesSchema))
 
 
-@body
-class GridAnalysisResultSchema(Schema):
-    result = fields.Nested(GridAnalysisSchema)
+GridAnalysisResultSchema = result_of(GridAnalysisSchema, "GridAnalysisResultSchema")
 
 
 @body
@@ -123,9 +117,7 @@ class TransformerCapacitySchema(Schema):
     fits = fields.Boolean(**optional(description="with request_kva: true (a request that does not fit is a 409)"))
 
 
-@body
-class TransformerCapacityResultSchema(Schema):
-    result = fields.Nested(TransformerCapacitySchema)
+TransformerCapacityResultSchema = result_of(TransformerCapacitySchema, "TransformerCapacityResultSchema")
 
 
 @body
@@ -142,9 +134,7 @@ class GridCapacitySchema(Schema):
                                                                                 "that can take the request"))
 
 
-@body
-class GridCapacityResultSchema(Schema):
-    result = fields.Nested(GridCapacitySchema)
+GridCapacityResultSchema = result_of(GridCapacitySchema, "GridCapacityResultSchema")
 
 
 class ServiceRequestInputSchema(Schema):
@@ -180,19 +170,13 @@ class CampaignDetailSchema(CampaignSchema):
     messages = fields.List(fields.Nested(PushMessageSchema))
 
 
-@body
-class CampaignListSchema(Schema):
-    result = fields.List(fields.Nested(CampaignSchema))
+CampaignListSchema = result_list(CampaignSchema, "CampaignListSchema")
 
 
-@body
-class CampaignResultSchema(Schema):
-    result = fields.Nested(CampaignSchema)
+CampaignResultSchema = result_of(CampaignSchema, "CampaignResultSchema")
 
 
-@body
-class CampaignDetailResultSchema(Schema):
-    result = fields.Nested(CampaignDetailSchema)
+CampaignDetailResultSchema = result_of(CampaignDetailSchema, "CampaignDetailResultSchema")
 
 
 class CampaignInputSchema(Schema):
@@ -212,9 +196,7 @@ class CampaignRunSchema(Schema):
     failed = fields.Integer()
 
 
-@body
-class CampaignRunResultSchema(Schema):
-    result = fields.Nested(CampaignRunSchema)
+CampaignRunResultSchema = result_of(CampaignRunSchema, "CampaignRunResultSchema")
 
 
 COMPONENTS = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from app.api.schemas import IsoDateTime, body
+from app.api.schemas import IsoDateTime, body, result_of
 
 
 @body
@@ -25,9 +25,7 @@ class NotificationListSchema(Schema):
     unread = fields.Integer()
 
 
-@body
-class NotificationResultSchema(Schema):
-    result = fields.Nested(NotificationSchema)
+NotificationResultSchema = result_of(NotificationSchema, "NotificationResultSchema")
 
 
 COMPONENTS = (NotificationSchema, NotificationListSchema, NotificationResultSchema)

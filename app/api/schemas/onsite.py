@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import CodeNameSchema, IsoDate, IsoDateTime, TimelineEntrySchema, body, optional, values
+from app.api.schemas import CodeNameSchema, IsoDate, IsoDateTime, TimelineEntrySchema, body, optional, result_list, result_of, values
 from app.models.onsite import AnomalyState
 
 OWNER_TYPES = ["visit", "service_record", "safety_record", "equipment", "anomaly"]
@@ -30,9 +30,7 @@ class CustomerHitSchema(Schema):
     grid = fields.String()
 
 
-@body
-class CustomerSearchSchema(Schema):
-    result = fields.List(fields.Nested(CustomerHitSchema))
+CustomerSearchSchema = result_list(CustomerHitSchema, "CustomerSearchSchema")
 
 
 @body
@@ -120,9 +118,7 @@ class CustomerPictureSchema(Schema):
     history = fields.List(fields.Nested(CustomerChangeSchema))
 
 
-@body
-class CustomerPictureResultSchema(Schema):
-    result = fields.Nested(CustomerPictureSchema)
+CustomerPictureResultSchema = result_of(CustomerPictureSchema, "CustomerPictureResultSchema")
 
 
 @body
@@ -139,9 +135,7 @@ class VisitSchema(Schema):
     note = fields.String(allow_none=True)
 
 
-@body
-class VisitListSchema(Schema):
-    result = fields.List(fields.Nested(VisitSchema))
+VisitListSchema = result_list(VisitSchema, "VisitListSchema")
 
 
 @body
@@ -166,9 +160,7 @@ class VisitReceiptSchema(Schema):
     photos = fields.List(fields.Nested(DocumentSchema))
 
 
-@body
-class VisitReceiptResultSchema(Schema):
-    result = fields.Nested(VisitReceiptSchema)
+VisitReceiptResultSchema = result_of(VisitReceiptSchema, "VisitReceiptResultSchema")
 
 
 class VisitInputSchema(Schema):
@@ -181,9 +173,7 @@ class VisitInputSchema(Schema):
     note = fields.String()
 
 
-@body
-class DocumentListSchema(Schema):
-    result = fields.List(fields.Nested(DocumentSchema))
+DocumentListSchema = result_list(DocumentSchema, "DocumentListSchema")
 
 
 # --- box–meter anomalies -----------------------------------------------------------------
@@ -209,14 +199,10 @@ class AnomalySchema(Schema):
     photos = fields.List(fields.Nested(DocumentSchema))
 
 
-@body
-class AnomalyListSchema(Schema):
-    result = fields.List(fields.Nested(AnomalySchema))
+AnomalyListSchema = result_list(AnomalySchema, "AnomalyListSchema")
 
 
-@body
-class AnomalyResultSchema(Schema):
-    result = fields.Nested(AnomalySchema)
+AnomalyResultSchema = result_of(AnomalySchema, "AnomalyResultSchema")
 
 
 @body
@@ -229,9 +215,7 @@ class AnomalyCountSchema(Schema):
     verified = fields.Integer()
 
 
-@body
-class AnomalyCountListSchema(Schema):
-    result = fields.List(fields.Nested(AnomalyCountSchema))
+AnomalyCountListSchema = result_list(AnomalyCountSchema, "AnomalyCountListSchema")
 
 
 class AnomalyInputSchema(Schema):
@@ -263,14 +247,10 @@ class ServiceRecordSchema(Schema):
     performed_at = IsoDateTime()
 
 
-@body
-class ServiceRecordListSchema(Schema):
-    result = fields.List(fields.Nested(ServiceRecordSchema))
+ServiceRecordListSchema = result_list(ServiceRecordSchema, "ServiceRecordListSchema")
 
 
-@body
-class ServiceRecordResultSchema(Schema):
-    result = fields.Nested(ServiceRecordSchema)
+ServiceRecordResultSchema = result_of(ServiceRecordSchema, "ServiceRecordResultSchema")
 
 
 class ServiceRecordInputSchema(Schema):
@@ -296,14 +276,10 @@ class SafetyRecordSchema(Schema):
     recorded_at = IsoDateTime()
 
 
-@body
-class SafetyRecordListSchema(Schema):
-    result = fields.List(fields.Nested(SafetyRecordSchema))
+SafetyRecordListSchema = result_list(SafetyRecordSchema, "SafetyRecordListSchema")
 
 
-@body
-class SafetyRecordResultSchema(Schema):
-    result = fields.Nested(SafetyRecordSchema)
+SafetyRecordResultSchema = result_of(SafetyRecordSchema, "SafetyRecordResultSchema")
 
 
 class SafetyRecordInputSchema(Schema):
@@ -332,14 +308,10 @@ class EquipmentRecordSchema(Schema):
     recorded_at = IsoDateTime()
 
 
-@body
-class EquipmentRecordListSchema(Schema):
-    result = fields.List(fields.Nested(EquipmentRecordSchema))
+EquipmentRecordListSchema = result_list(EquipmentRecordSchema, "EquipmentRecordListSchema")
 
 
-@body
-class EquipmentRecordResultSchema(Schema):
-    result = fields.Nested(EquipmentRecordSchema)
+EquipmentRecordResultSchema = result_of(EquipmentRecordSchema, "EquipmentRecordResultSchema")
 
 
 class EquipmentRecordInputSchema(Schema):

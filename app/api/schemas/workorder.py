@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import IsoDateTime, MessageSchema, TimelineEntrySchema, body, values
+from app.api.schemas import IsoDateTime, MessageSchema, TimelineEntrySchema, body, result_of, values
 from app.models.workorder import Channel, DemandType, OrderState, Priority, SupervisionLevel
 
 ACTIONS = ["dispatch", "accept", "return", "resolve", "reject", "verify", "evaluate", "urge", "supervise",
@@ -82,9 +82,7 @@ class WorkOrderPageSchema(Schema):
     next_after_id = fields.Integer(allow_none=True, metadata={"description": "the after_id of the next page"})
 
 
-@body
-class WorkOrderResultSchema(Schema):
-    result = fields.Nested(WorkOrderDetailSchema)
+WorkOrderResultSchema = result_of(WorkOrderDetailSchema, "WorkOrderResultSchema")
 
 
 @body
