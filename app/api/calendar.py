@@ -84,10 +84,12 @@ class CalendarApi(BaseApi):
             raise InvalidInput(f"{name}: {error.messages[name]}", field=str(name)) from None
         if body.get("year", year) != year:
             raise InvalidInput(f"year: the body names {body['year']}, the address {year}", field="year")
-        entry = calendar_data.YearInput(
-            year, calendar_data.parse_dates([d.isoformat() for d in body["holidays"]], "holidays", year),
-            calendar_data.parse_dates([d.isoformat() for d in body["workdays"]], "workdays", year),
-            complete=body["complete"])
+        for name in ("holidays", "workdays"):
+            stray = next((day for day in body[name] if day.year != year), None)
+            if stray is not None:
+                raise InvalidInput(f"{name}: {stray.isoformat()} is not in {year}", field=name)
+        entry = calendar_data.YearInput(year, dict.fromkeys(body["holidays"]), dict.fromkeys(body["workdays"]),
+                                        complete=body["complete"])
         calendar_data.enter_year(db.session, entry, user_id=actor.user_id, now=clock.now(), source="api")
         return self.response(200, **CalendarYearSchema().dump(_loaded(year)))
 
@@ -100,12 +102,10 @@ def _check_year(year: int) -> None:
 
 
 def _loaded(year: int) -> dict[str, Any]:
-    import datetime as dt
-
-    body = calendar_data.year_as_dict(db.session, year)
+    entry = calendar_data.entered_year(db.session, year)
     db.session.commit()
-    return {**body, "holidays": [dt.date.fromisoformat(d) for d in body["holidays"]],
-            "workdays": [dt.date.fromisoformat(d) for d in body["workdays"]]}
+    return {"year": year, "complete": entry.complete, "holidays": sorted(entry.holidays),
+            "workdays": sorted(entry.workdays)}
 
 
 def register(appbuilder: Any) -> None:

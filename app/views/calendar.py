@@ -43,13 +43,8 @@ class StatutoryCalendarView(BaseView):
         if not 1949 <= year <= 2200:
             flash(gettext("%(year)s is outside 1949–2200", year=year), "danger")
             return redirect(url_for("StatutoryCalendarView.index"))
-        saved = calendar_data.year_as_dict(db.session, year)
-        names = dict(db.session.execute(select(CalendarDay.day, CalendarDay.name).where(CalendarDay.year == year)).all())
-        form = {"holidays": "\n".join(f"{d} {names.get(dt.date.fromisoformat(d)) or ''}".strip()
-                                      for d in saved["holidays"]),
-                "workdays": "\n".join(f"{d} {names.get(dt.date.fromisoformat(d)) or ''}".strip()
-                                      for d in saved["workdays"]),
-                "complete": saved["complete"]}
+        saved = calendar_data.entered_year(db.session, year)
+        form = {"holidays": _lines(saved.holidays), "workdays": _lines(saved.workdays), "complete": saved.complete}
         error = None
         if request.method == "POST":
             form = {"holidays": request.form.get("holidays", ""), "workdays": request.form.get("workdays", ""),
@@ -94,6 +89,11 @@ class StatutoryCalendarView(BaseView):
             flash(gettext("Imported %(years)s; %(count)d provisional deadlines recomputed",
                           years=", ".join(str(e.year) for e in entries), count=recomputed), "success")
         return redirect(url_for("StatutoryCalendarView.index"))
+
+
+def _lines(days: dict[dt.date, str | None]) -> str:
+    """One day a line, its festival's name after it: the form's text."""
+    return "\n".join(f"{day.isoformat()} {name or ''}".strip() for day, name in sorted(days.items()))
 
 
 def _local_time(value: dt.datetime | None) -> str:

@@ -114,18 +114,19 @@ def engine_loader(engine: Any) -> Any:
     return load
 
 
-def year_as_dict(session: Any, year: int) -> dict[str, Any]:
-    """The REST body of a year: ``{"year", "complete", "holidays", "workdays"}``."""
+def entered_year(session: Any, year: int) -> YearInput:
+    """The arrangement of ``year`` as entered (with the festival names), for the screen and
+    the REST API; a year never entered is an empty, incomplete one."""
     from sqlalchemy import select
 
     from app.models.calendar import CalendarDay, CalendarYear
 
     row = session.get(CalendarYear, year)
-    days = session.execute(select(CalendarDay.day, CalendarDay.kind).where(CalendarDay.year == year)
-                           .order_by(CalendarDay.day)).all()
-    return {"year": year, "complete": bool(row and row.complete),
-            "holidays": [d.isoformat() for d, kind in days if kind == HOLIDAY],
-            "workdays": [d.isoformat() for d, kind in days if kind == WORKDAY]}
+    entry = YearInput(year, {}, {}, complete=bool(row and row.complete))
+    for day, kind, name in session.execute(select(CalendarDay.day, CalendarDay.kind, CalendarDay.name)
+                                           .where(CalendarDay.year == year).order_by(CalendarDay.day)):
+        (entry.holidays if kind == HOLIDAY else entry.workdays)[day] = name
+    return entry
 
 
 def enter_year(session: Any, entry: YearInput, *, user_id: int | None, now: dt.datetime,
