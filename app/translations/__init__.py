@@ -7,6 +7,8 @@ newer than it.  No binary is kept in git.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -34,7 +36,15 @@ def compile_catalogues() -> None:
                 for message in read_po(po_file, locale=locale):
                     if message.id and message.string:
                         merged[message.id] = message
-        tmp = folder / "messages.mo.tmp"
-        with tmp.open("wb") as mo_file:
-            write_mo(mo_file, merged)
-        tmp.replace(mo_path)
+        # A file of this process's own, renamed over the catalogue: processes starting side by
+        # side (the test passes, gunicorn's workers) each write whole catalogues, never each
+        # other's half-written one.
+        handle, tmp_name = tempfile.mkstemp(prefix="messages.", suffix=".mo.tmp", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as mo_file:
+                write_mo(mo_file, merged)
+            os.chmod(tmp_name, 0o644)
+            os.replace(tmp_name, mo_path)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
