@@ -38,27 +38,10 @@ system-packages:
 run: $(STAMP) system-packages
 	$(PY) run.py
 
-# The date-sensitive runs go on beside the database passes (each pass is one process and the
-# machine has cores to spare while a database works); their output follows at the end.
+# Each database pass and the date-sensitive clock runs go side by side, each to its own log in
+# .test-runs/; the last lines printed are a verdict table naming every run and its failures.
 test: $(STAMP) system-packages lint
-	@set -e; rm -rf .test-clocks; mkdir -p .test-clocks; \
-	( for clock in $(TEST_CLOCKS); do \
-	    if GRIDCARE_TEST_DB=sqlite $(PY) -m pytest -q -p no:cacheprovider -m date_sensitive --clock=$$clock \
-	         $(PYTEST_ARGS) > .test-clocks/$$clock.log 2>&1; then echo ok > .test-clocks/$$clock.status; \
-	    else echo failed > .test-clocks/$$clock.status; fi; \
-	  done ) & clocks=$$!; \
-	status=0; for db in $(TEST_DATABASES); do \
-	  echo "=== test suite on $$db ==="; \
-	  if [ "$$db" = sqlite ]; then marks=""; else marks="not browser"; fi; \
-	  GRIDCARE_TEST_DB=$$db $(PY) -m pytest -q -m "$$marks" $(PYTEST_ARGS) || status=1; \
-	done; \
-	wait $$clocks; \
-	for clock in $(TEST_CLOCKS); do \
-	  echo "=== date-sensitive tests with the clock set to $$clock: $$(cat .test-clocks/$$clock.status) ==="; \
-	  tail -n 15 .test-clocks/$$clock.log; \
-	  grep -qx ok .test-clocks/$$clock.status || status=1; \
-	done; \
-	exit $$status
+	$(PY) tools/test_suite.py --databases $(TEST_DATABASES) --clocks $(TEST_CLOCKS) --pytest-args "$(PYTEST_ARGS)"
 
 # Only the date-sensitive tests, at one moment: make test-clock CLOCK=2027-01-01T10:00+08:00
 test-clock: $(STAMP)
