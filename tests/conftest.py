@@ -100,6 +100,8 @@ def pytest_configure(config: pytest.Config) -> None:
                                        "it with --clock set to each of CLOCK_DATES")
     config.addinivalue_line("markers", "browser: drives Chromium (set on every test using the page "
                                        "fixture); `make test` runs these on SQLite only")
+    config.addinivalue_line("markers", "databases(*names): runs on the passes of these databases only "
+                                       "(sqlite, postgresql, mysql); deselected, never skipped, on the others")
     moment = config.getoption("--clock")
     if moment:
         import datetime as dt
@@ -120,6 +122,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if {"page", "chromium", "live_server"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.browser)
+    # A test that only means something on some databases (SQLite's single writer, the embedded
+    # default, scheduler processes on PostgreSQL) is left out of the other passes, not skipped.
+    elsewhere = [item for item in items
+                 if (marker := item.get_closest_marker("databases")) and TEST_DB not in marker.args]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

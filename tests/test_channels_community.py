@@ -256,8 +256,8 @@ def test_generate_tasks_command_issues_the_current_period_once(app, db_session):
     assert "task orders created: 0" in second.output
 
 
-@pytest.mark.skipif(__import__("os").environ.get("GRIDCARE_TEST_DB", "sqlite") == "sqlite",
-                    reason="SQLite has one writer at a time: there is no concurrent redemption to race")
+# SQLite has one writer at a time: there is no concurrent redemption to race.
+@pytest.mark.databases("postgresql", "mysql")
 def test_two_tills_redeeming_the_last_points_at_once_cannot_overdraw(app, db_session):
     import threading
 

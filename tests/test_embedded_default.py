@@ -18,9 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-sqlite_pass_only = pytest.mark.skipif(
-    os.environ.get("GRIDCARE_TEST_DB", "sqlite") != "sqlite",
-    reason="the embedded default is SQLite; it runs once, on the SQLite pass")
+# The embedded default is SQLite: it runs once, on the SQLite pass.
+sqlite_pass_only = pytest.mark.databases("sqlite")
 
 
 def _free_port() -> int:

@@ -10,10 +10,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import TEST_DB
 from tests.test_jobs_scheduler import LEASE, _scheduler_process, _stop, _wait_for
 
-pytestmark = pytest.mark.skipif(TEST_DB != "postgresql", reason="scheduler processes are tested on PostgreSQL")
+# Scheduler processes are tested on PostgreSQL.
+pytestmark = pytest.mark.databases("postgresql")
 
 
 def test_weekly_template_gets_one_occurrence_across_failover_and_restart(app, database_url, db_session, tmp_path):

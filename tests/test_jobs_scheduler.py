@@ -23,7 +23,6 @@ from app.jobs import runner
 from app.jobs.scheduler import LeasedScheduler, ensure_default_jobs, parse_cron
 from app.models.base import utcnow
 from app.models.jobs import JobDefinition, JobRun, SchedulerLease
-from tests.conftest import TEST_DB
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.timezone.utc)
@@ -127,7 +126,8 @@ def test_cron_strings_with_five_or_six_fields_are_accepted_and_others_refused():
 
 
 # --- real scheduler processes on PostgreSQL --------------------------------------------------
-pg_only = pytest.mark.skipif(TEST_DB != "postgresql", reason="scheduler processes are tested on PostgreSQL")
+# Scheduler processes are tested on PostgreSQL.
+pg_only = pytest.mark.databases("postgresql")
 LEASE = 2.0
 
 
@@ -227,7 +227,13 @@ def test_two_scheduler_processes_run_each_tick_once_and_the_standby_takes_over(a
         # and the takeover were run once by the standby, which counts them on that run.
         before, after = runs[:switch], runs[switch:]
         assert all(g == 2 for g in _gaps(before)) and all(g == 2 for g in _gaps(after))
-        assert all(r.outcome == "success" for r in before[:-1] + after), [(r.tick_key, r.outcome, r.error) for r in runs]
+        # The newest run may still be going when it is read (a loaded machine runs the probe
+        # slower): only it may be in flight; every other run of the standby succeeded.
+        in_flight = [r for r in after if r.outcome == "running"]
+        assert in_flight in ([], [after[-1]]), [(r.tick_key, r.outcome) for r in in_flight]
+        failed = [(r.tick_key, r.outcome, r.error) for r in before[:-1] + after
+                  if r.outcome != "success" and r not in in_flight]
+        assert failed == []
         # the killed process's last run succeeded or, killed mid-run, was marked abandoned
         assert before[-1].outcome == "success" or before[-1].error.startswith("abandoned")
         assert _every_tick_accounted(runs), [(r.tick_key, r.outcome, r.counts) for r in runs]

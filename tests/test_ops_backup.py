@@ -18,8 +18,8 @@ from app.models.workorder import WorkOrder
 from tests.factories import actor, grid
 
 ROOT = Path(__file__).resolve().parent.parent
-pytestmark = pytest.mark.skipif(os.environ.get("GRIDCARE_TEST_DB", "sqlite") != "sqlite",
-                                reason="backup/restore is for the embedded SQLite default")
+# Backup and restore are for the embedded SQLite default.
+pytestmark = pytest.mark.databases("sqlite")
 
 
 def _flask(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNS_DIR = Path(".test-runs")
-SUMMARY_LINE = re.compile(r"^=+ .*(passed|failed|error|no tests ran).* in [\d.]+s")
+# "12 passed, 3 deselected in 8.1s", framed by "=" signs unless pytest runs with -q.
+SUMMARY_LINE = re.compile(r"^=*\s*(\d+ (passed|failed|errors?|skipped|deselected)|no tests ran)\b.* in [\d.]+s")
 FAILURE_LINE = re.compile(r"^(FAILED|ERROR) ")
 
 
@@ -62,7 +63,7 @@ class Run:
 
 
 def pytest_command(args: list[str], extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider",
+    return [sys.executable, "-m", "pytest", "-q", "-rfE", "--durations=15", "-p", "no:cacheprovider",
             *args, *shlex.split(extra)]
 
 
