@@ -116,22 +116,26 @@ def award_points_on_completion(session: Session, order: WorkOrder, action: str, 
 
 
 def award_task_points(session: Session, order: WorkOrder, now: dt.datetime | None = None) -> Any:
-    """Put a completed task's work points on its handler's ledger, once (a task reopened and
-    verified again earns nothing more)."""
+    """Put a completed task's work points on its handler's ledger, once while they stand (a
+    task reopened or sent back for redo has them reversed, and earns them again when verified
+    again)."""
     from app.models.points import WorkPointEntry
+    from app.rules.scoring import live_entries
 
     occurrence = session.scalar(select(TaskOccurrence).where(TaskOccurrence.order_id == order.id))
     if occurrence is None or order.assignee_id is None or not occurrence.work_points:
         return None
-    existing = session.scalar(select(WorkPointEntry).where(
-        WorkPointEntry.source_type == "task", WorkPointEntry.source_id == occurrence.id))
-    if existing is not None:
-        return existing
+    existing = live_entries(session, source_type="task", source_id=occurrence.id)
+    if existing:
+        return existing[0]
     entry = WorkPointEntry(staff_id=order.assignee_id, source_type="task", source_id=occurrence.id,
                            order_id=order.id, points=occurrence.work_points,
                            rule_name=f"task template {occurrence.template_id}",
+                           facts={"source_type": "task", "template_id": occurrence.template_id,
+                                  "period_key": occurrence.period_key,
+                                  "work_points": float(occurrence.work_points)},
                            reason=f"{order.number} {occurrence.template.title} ({occurrence.period_key})",
-                           created_at=now or utcnow())
+                           created_at=now or order.verified_at or utcnow())
     session.add(entry)
     session.flush()
     return entry
