@@ -1,0 +1,191 @@
+"""The work-point ledger (issue 15): every scoring event books one entry through the active
+scoring rules, exactly once — a reopened order is reversed before it is scored again — and the
+ledger is read on screen and through ``GET /api/v1/workpoint/`` in the reader's scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from app.models.login import LoginRecord
+from app.models.onsite import Visit
+from app.models.workorder import WorkOrder
+from app.rules import engine
+from app.rules.seed import DEFAULT_RULE_SETS
+from app.rules.store import save_rule_set
+from app.workflow.calendar import LOCAL_TZ
+from tests.conftest import csrf_from
+from tests.factories import make_customer, make_order, staff
+
+pytestmark = pytest.mark.date_sensitive
+
+# Friday 20 November 2026, 10:00 in Shanghai: the clock of every test here.
+NOVEMBER_20 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=LOCAL_TZ)
+
+
+def default_scoring(session) -> None:
+    """The station's default scoring rule set (工分标准), as the demo data activates it."""
+    for domain, name, priority, description, rules in DEFAULT_RULE_SETS:
+        if domain == "scoring":
+            save_rule_set(session, domain=domain, name=name, rules=rules, author="system", priority=priority,
+                          active=True, description=description, comment="默认规则")
+    session.commit()
+    engine.clear_cache()
+
+
+def act(api, order_id: int, action: str, **body) -> dict:
+    version = api.get(f"/api/v1/workorder/{order_id}").get_json()["result"]["version"]
+    response = api.post(f"/api/v1/workorder/{order_id}/{action}", json={**body, "version": version})
+    assert response.status_code == 200, (action, response.get_data(as_text=True))
+    return response.get_json()["result"]
+
+
+def ledger(api, **filters) -> dict:
+    response = api.get("/api/v1/workpoint/", query_string=filters)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_evaluate_reopen_evaluate_books_points_reversal_points_and_one_evaluation_in_total(
+        db_session, api_as, login_as):
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        default_scoring(db_session)
+        order = make_order(db_session, "ST001-G01")
+        leader, manager = api_as("leader1"), api_as("manager1")
+        act(leader, order.id, "dispatch", assignee="manager1")
+        act(manager, order.id, "accept")
+        act(manager, order.id, "resolve", resolution="已更换表箱")
+        act(leader, order.id, "verify")
+        act(leader, order.id, "evaluate", score=90)
+        act(leader, order.id, "reopen", reason="客户反映仍有问题")
+        act(manager, order.id, "accept")
+        act(manager, order.id, "resolve", resolution="重新处理完毕")
+        act(leader, order.id, "verify")
+        act(leader, order.id, "evaluate", score=90)
+
+        body = ledger(leader, source="work_order", source_id=order.id)
+        entries = list(reversed(body["result"]))  # the API lists newest first
+        assert [(e["kind"], e["points"]) for e in entries] == [("points", 3.0), ("reversal", -3.0), ("points", 3.0)]
+        assert {(e["rule_set"], e["rule_set_version"], e["rule_name"]) for e in entries} == {
+            ("工分标准", 1, "办结基础分、及时办结")}
+        assert [line["rule"] for line in entries[0]["lines"]] == ["办结基础分", "及时办结"]
+        assert entries[0]["facts"]["score"] == 90 and entries[0]["facts"]["timely"] is True
+        assert entries[1]["reverses_id"] == entries[0]["id"]
+        assert {e["staff"] for e in entries} == {"李台区"} and {e["order_number"] for e in entries} == {order.number}
+        # the person's total for the order is one evaluation
+        assert body["total_points"] == 3.0
+        assert ledger(leader, staff="manager1", month="2026-11")["total_points"] == 3.0
+
+        # the ledger screen: manager1's month, drilled down to the three entries with their rules
+        manager1 = staff(db_session, "manager1")
+        screen = login_as("leader1")
+        month = screen.get("/workpoints/?month=2026-11").get_data(as_text=True)
+        assert f'data-staff="{manager1.id}" data-points="3.00"' in month
+        page = screen.get(f"/workpoints/person/{manager1.id}?month=2026-11").get_data(as_text=True)
+        assert page.count('class="ledger-entry" data-kind="points"') == 2
+        assert page.count('class="ledger-entry" data-kind="reversal"') == 1
+        assert 'id="person-total">3.00<' in page and "办结基础分 (+2.00)、及时办结 (+1.00)" in page
+
+
+def test_merged_duplicates_and_outage_children_earn_nothing_under_the_default_rules(db_session, api_as):
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        default_scoring(db_session)
+        parent = make_order(db_session, "ST001-G01", content="表箱门损坏需要维修")
+        child = make_order(db_session, "ST001-G01", content="表箱门损坏需要维修")
+        child.parent_id, child.duplicate_of_id = parent.id, parent.id  # merged by the team leader
+        db_session.commit()
+        leader, manager = api_as("leader1"), api_as("manager1")
+        for order in (parent, child):
+            act(leader, order.id, "dispatch", assignee="manager1")
+            act(manager, order.id, "accept")
+        act(manager, parent.id, "resolve", resolution="已维修")  # the child follows its parent
+        act(leader, parent.id, "verify")
+        act(leader, parent.id, "evaluate", score=90)
+        db_session.rollback()  # a fresh snapshot
+        assert db_session.get(WorkOrder, child.id).state == "evaluated"
+
+        assert [e["points"] for e in ledger(leader, source="work_order", source_id=parent.id)["result"]] == [3.0]
+        assert ledger(leader, source="work_order", source_id=child.id)["result"] == []
+
+
+def test_visit_recorded_through_the_api_and_the_screen_earns_points_through_the_active_rules(
+        db_session, api_as, login_as):
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        default_scoring(db_session)
+        first = make_customer(db_session, "ST001-G01")
+        second = make_customer(db_session, "ST001-G02")
+        assert api_as("manager1").post(f"/api/v1/onsite/customers/{first.id}/visits",
+                                       json={"contact_confirmed": True, "note": "走访"}).status_code == 201
+        browser = login_as("manager1")
+        token = csrf_from(browser.get(f"/onsite/customer/{second.id}").get_data(as_text=True))
+        done = browser.post(f"/onsite/customer/{second.id}/visit", data={"csrf_token": token, "note": "上门走访"},
+                            follow_redirects=True)
+        assert done.status_code == 200
+        db_session.rollback()  # a fresh snapshot
+        visits = db_session.scalars(select(Visit.id).order_by(Visit.id)).all()
+        assert len(visits) == 2
+
+        body = ledger(api_as("leader1"), source="visit")
+        assert sorted((e["source_id"], e["points"], e["rule_set"], e["rule_name"], e["staff"])
+                      for e in body["result"]) == [
+            (visits[0], 1.0, "工分标准", "客户走访", "李台区"), (visits[1], 1.0, "工分标准", "客户走访", "李台区")]
+        assert body["total_points"] == 2.0
+
+
+def test_ledger_api_filters_and_scope(db_session, api_as, login_as):
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        default_scoring(db_session)
+        customers = [(username, make_customer(db_session, grid_code)) for username, grid_code in (
+            ("manager1", "ST001-G01"), ("manager2", "ST001-G04"), ("st2_manager1", "ST002-G01"))]
+        db_session.rollback()
+        for username, customer in customers:
+            assert api_as(username).post(f"/api/v1/onsite/customers/{customer.id}/visits",
+                                         json={"note": "走访"}).status_code == 201
+        manager1 = api_as("manager1")
+        # a district manager sees only their own entries…
+        assert {e["staff"] for e in ledger(manager1)["result"]} == {"李台区"}
+        # …and asking for someone else's is refused
+        refused = manager1.get("/api/v1/workpoint/?staff=manager2")
+        assert refused.status_code == 403
+        # a team leader sees the team, not another station
+        leader = api_as("leader1")
+        assert sorted(e["staff"] for e in ledger(leader)["result"]) == ["张台区", "李台区"]
+        assert [e["staff"] for e in ledger(leader, staff="manager2")["result"]] == ["张台区"]
+        assert leader.get("/api/v1/workpoint/?staff=st2_manager1").status_code == 403
+        # month and source filters
+        assert len(ledger(leader, month="2026-11")["result"]) == 2
+        assert ledger(leader, month="2026-10")["result"] == []
+        assert ledger(leader, source="task")["result"] == []
+        bad_source = leader.get("/api/v1/workpoint/?source=bonus")
+        assert bad_source.status_code == 400 and bad_source.get_json()["field"] == "source"
+        bad_month = leader.get("/api/v1/workpoint/?month=2026-13")
+        assert bad_month.status_code == 400 and bad_month.get_json()["field"] == "month"
+        # roles without the ledger (an operator) are refused
+        assert api_as("operator1").get("/api/v1/workpoint/").status_code == 403
+        # the screen keeps the same scope
+        screen = login_as("manager1")
+        page = screen.get("/workpoints/?month=2026-11").get_data(as_text=True)
+        assert page.count('class="ledger-person"') == 1 and "李台区" in page
+        other = staff(db_session, "manager2").id
+        assert screen.get(f"/workpoints/person/{other}?month=2026-11").status_code == 403
+
+
+@pytest.mark.parametrize(("how", "channel"), [("form", "web"), ("api", "api"), ("mobile", "mobile")])
+def test_every_successful_login_is_kept_with_its_channel(db_session, app, how, channel):
+    client = app.test_client()
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        if how == "form":
+            token = csrf_from(client.get("/login/").get_data(as_text=True))
+            client.post("/login/", data={"username": "manager2", "password": "GridCare#2026", "csrf_token": token})
+        else:
+            headers = {"X-GridCare-Client": "mobile"} if how == "mobile" else {}
+            assert client.post("/api/v1/security/login", headers=headers, json={
+                "username": "manager2", "password": "GridCare#2026", "provider": "db"}).status_code == 200
+        # a wrong password is no login
+        client.post("/api/v1/security/login", json={"username": "manager2", "password": "wrong", "provider": "db"})
+    rows = db_session.execute(select(LoginRecord.channel, LoginRecord.logged_in_at)).all()
+    assert rows == [(channel, NOVEMBER_20.astimezone(dt.timezone.utc))]
+    assert staff(db_session, "manager2").user_id == db_session.scalar(select(LoginRecord.user_id))
