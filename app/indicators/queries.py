@@ -203,22 +203,26 @@ def redo_rate(session: Session, actor: Actor, scope: Scope, period: Period) -> d
     return {"redo_resolved": int(resolved), "redone": int(redone), "redo_rate": _ratio(redone, resolved)}
 
 
+RESPONSE_ACTIONS = ("accept", "contact", "arrive", "resolve")
+
+
 def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) -> list[dict[str, Any]]:
     """The "three rates" (三率) the government platforms judge a station by, per channel, over
-    the orders registered in the period: response rate (responded in time: the first-contact or
-    arrival clock met by its deadline; an order without either, accepted by its deadline),
-    resolution rate (resolved, verified or evaluated) and satisfaction rate (satisfied return
-    visits of those orders / their return visits)."""
-    C = WorkOrderClock
-    orders = session.execute(select(W.id, W.channel, W.accepted_at, W.deadline, W.state).where(
+    the orders registered in the period: response rate (the first response — accepting,
+    contacting, arriving or resolving, as the timeline records it — by the response deadline:
+    the first-contact or arrival clock's, else the order's), resolution rate (resolved,
+    verified or evaluated) and satisfaction rate (satisfied return visits of those orders /
+    their return visits)."""
+    C, E = WorkOrderClock, WorkOrderEvent
+    orders = session.execute(select(W.id, W.channel, W.deadline, W.state).where(
         *_in_scope(actor, scope), _within(W.registered_at, period))).all()
     if not orders:
         return []
     ids = [o.id for o in orders]
-    response: dict[int, bool] = {}
-    for order_id, met_at, timely in session.execute(select(C.order_id, C.met_at, C.timely).where(
-            C.order_id.in_(ids), C.kind.in_(("contact", "arrival")))):
-        response[order_id] = response.get(order_id, False) or bool(met_at is not None and timely)
+    due: dict[int, Any] = dict(session.execute(select(C.order_id, func.min(C.deadline)).where(
+        C.order_id.in_(ids), C.kind.in_(("contact", "arrival"))).group_by(C.order_id)).all())
+    first: dict[int, Any] = dict(session.execute(select(E.order_id, func.min(E.created_at)).where(
+        E.order_id.in_(ids), E.action.in_(RESPONSE_ACTIONS)).group_by(E.order_id)).all())
     visits: dict[int, list[bool]] = {}
     for order_id, satisfied in session.execute(select(ReturnVisit.order_id, ReturnVisit.satisfied).where(
             ReturnVisit.order_id.in_(ids))):
@@ -229,9 +233,9 @@ def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) 
         row = table.setdefault(o.channel, {"registered": 0, "responded": 0, "resolved": 0,
                                            "return_visits": 0, "satisfied": 0})
         row["registered"] += 1
-        if o.id in response:
-            row["responded"] += 1 if response[o.id] else 0
-        elif o.accepted_at is not None and (o.deadline is None or o.accepted_at <= o.deadline):
+        deadline = due.get(o.id) or o.deadline
+        responded_at = first.get(o.id)
+        if responded_at is not None and (deadline is None or _utc(responded_at) <= _utc(deadline)):
             row["responded"] += 1
         row["resolved"] += 1 if o.state in done else 0
         row["return_visits"] += len(visits.get(o.id, []))
@@ -242,6 +246,11 @@ def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) 
              "satisfaction_rate": _ratio(row["satisfied"], row["return_visits"])}
             for code, row in sorted(table.items(), key=lambda kv: channels.index(kv[0])
                                     if kv[0] in channels else 99)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # min() over a UTCDateTime column comes back without the type's processing on some drivers.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def dashboard_indicators(session: Session, actor: Actor, scope: Scope, period: Period,
