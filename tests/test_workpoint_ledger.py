@@ -90,6 +90,39 @@ def test_evaluate_reopen_evaluate_books_points_reversal_points_and_one_evaluatio
         assert 'id="person-total">3.00<' in page and "办结基础分 (+2.00)、及时办结 (+1.00)" in page
 
 
+def test_completed_task_earns_its_template_points_through_the_rules_once(db_session, api_as):
+    from decimal import Decimal
+
+    from app.channels import tasks
+    from app.models.channel import TaskTemplate
+    from tests.factories import grid
+
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        default_scoring(db_session)
+        db_session.add(TaskTemplate(title="每周台区巡视", kind="patrol", content="巡视", recurrence="weekly",
+                                    station_id=grid(db_session, "ST001-G01").station_id,
+                                    assignee_id=staff(db_session, "manager1").id, deadline_working_days=3,
+                                    work_points=Decimal("5")))
+        db_session.commit()
+        order = tasks.generate_due_tasks(db_session)[0]
+        db_session.commit()
+        leader, manager = api_as("leader1"), api_as("manager1")
+        act(manager, order.id, "accept")
+        act(manager, order.id, "resolve", resolution="巡视完毕")
+        act(leader, order.id, "verify")  # complete: the task's scoring event
+        act(leader, order.id, "evaluate", score=95)  # a task earns nothing more for its evaluation
+        act(leader, order.id, "reopen", reason="漏巡一处")
+        act(manager, order.id, "accept")
+        act(manager, order.id, "resolve", resolution="补巡完毕")
+        act(leader, order.id, "verify")
+
+        body = ledger(leader, staff="manager1")
+        assert [(e["kind"], e["source_type"], e["points"], e["rule_name"]) for e in reversed(body["result"])] == [
+            ("points", "task", 5.0, "任务工分"), ("reversal", "task", -5.0, "任务工分"),
+            ("points", "task", 5.0, "任务工分")]
+        assert body["total_points"] == 5.0
+
+
 def test_merged_duplicates_and_outage_children_earn_nothing_under_the_default_rules(db_session, api_as):
     with time_machine.travel(NOVEMBER_20, tick=False):
         default_scoring(db_session)

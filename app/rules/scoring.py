@@ -78,6 +78,7 @@ class ScoringFacts:
     redo_count: int = 0
     order_link: str = "none"
     photo_count: int = 0
+    task_points: Decimal | None = None
 
     @classmethod
     def of_order(cls, order: WorkOrder) -> "ScoringFacts":
@@ -149,6 +150,10 @@ class ScoringVariables(BaseVariables):
     def photo_count(self) -> int:
         return self.facts.photo_count
 
+    @optional_numeric_rule_variable("The task's own work points (its template)")
+    def task_points(self) -> Decimal | None:
+        return self.facts.task_points
+
 
 _POINTS = [{"name": "points", "label": "Points", "fieldType": FIELD_NUMERIC}]
 
@@ -167,6 +172,10 @@ class ScoringActions(RecordingActions):
     def deduct(self, points: Any) -> None:
         self._record("deduct", points=points)
 
+    @rule_action("Award the task's own work points (its template)")
+    def award_task_points(self) -> None:
+        self._record("award_task_points")
+
 
 SPEC = register_domain(DomainSpec(DOMAIN, "work_order", ScoringVariables, ScoringActions))
 
@@ -179,7 +188,7 @@ class Booking:
     reason: str
 
 
-def bookings(fired: list[Fired]) -> list[Booking]:
+def bookings(fired: list[Fired], facts: ScoringFacts | None = None) -> list[Booking]:
     """The ledger lines the fired rules ask for, in order."""
     total = Decimal(0)
     lines: list[Booking] = []
@@ -191,6 +200,9 @@ def bookings(fired: list[Fired]) -> list[Booking]:
             elif effect.action == "deduct":
                 amount = -Decimal(str(effect.params["points"])).quantize(CENT)
                 reason = f"deduct {-amount}"
+            elif effect.action == "award_task_points":
+                amount = Decimal(str((facts.task_points if facts else None) or 0)).quantize(CENT)
+                reason = f"task {amount}"
             elif effect.action == "multiply":
                 factor = Decimal(str(effect.params["factor"]))
                 amount = (total * (factor - 1)).quantize(CENT)
@@ -260,7 +272,7 @@ def score_record(session: Session, *, source_type: str, source_id: int, staff_id
     fired = evaluate(session, facts, sets)
     versions = {item.rule_set: item.version for item in fired}
     grouped: dict[str, list[Booking]] = {}
-    for line in bookings(fired):
+    for line in bookings(fired, facts):
         grouped.setdefault(line.rule_set, []).append(line)
     entries = []
     for rule_set, lines in grouped.items():
@@ -301,9 +313,10 @@ def reverse_order(session: Session, order: WorkOrder, why: str, at: dt.datetime 
 
 def score_order_event(session: Session, order: WorkOrder, action: str, actor: Actor,
                       params: dict[str, Any]) -> None:
-    """Workflow hook: an evaluated order is scored; a reopened order (within the window) and an
+    """Workflow hook: an evaluated order is scored (a task is scored when completed); a reopened order (within the window) and an
     order sent back for redo by an unsatisfied return visit are reversed first."""
-    if action == "evaluate" and order.assignee_id is not None:
+    # A task's scoring event is its completion (``app/channels/tasks.py``), not its evaluation.
+    if action == "evaluate" and order.assignee_id is not None and order.channel != Channel.TASK.value:
         score_record(session, source_type="work_order", source_id=order.id, staff_id=order.assignee_id,
                      facts=ScoringFacts.of_order(order), order_id=order.id, label=order.number,
                      at=order.evaluated_at)
