@@ -144,6 +144,31 @@ def test_merged_duplicates_and_outage_children_earn_nothing_under_the_default_ru
         assert ledger(leader, source="work_order", source_id=child.id)["result"] == []
 
 
+def test_outage_children_earn_only_what_a_rule_about_them_says(db_session, api_as):
+    from tests.rules_helpers import act as action, cond, rule, save
+
+    with time_machine.travel(NOVEMBER_20, tick=False):
+        save(db_session, "scoring", "停电工分", [
+            rule("办结", {"all": [cond("source_type", "contains", "work_order")]}, action("award", points=2)),
+            rule("停电子单", {"all": [cond("order_link", "contains", "outage_child")]}, action("award", points=0.5)),
+        ])
+        engine.clear_cache()
+        parent = make_order(db_session, "ST001-G01", demand_type="urgent", content="台区停电")
+        child = make_order(db_session, "ST001-G01", demand_type="urgent", content="家里停电了")
+        child.parent_id = parent.id  # grouped under the outage parent
+        db_session.commit()
+        leader, manager = api_as("leader1"), api_as("manager1")
+        act(leader, parent.id, "dispatch", assignee="manager1")
+        act(manager, parent.id, "accept")
+        act(manager, parent.id, "resolve", resolution="已恢复送电")
+        act(leader, parent.id, "verify")
+        act(leader, parent.id, "evaluate", score=90)
+
+        assert [(e["rule_name"], e["points"]) for e in ledger(leader, source_id=parent.id)["result"]] == [("办结", 2.0)]
+        assert [(e["rule_name"], e["points"]) for e in ledger(leader, source_id=child.id)["result"]] == [
+            ("停电子单", 0.5)]
+
+
 def test_visit_recorded_through_the_api_and_the_screen_earns_points_through_the_active_rules(
         db_session, api_as, login_as):
     with time_machine.travel(NOVEMBER_20, tick=False):
