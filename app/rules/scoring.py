@@ -313,9 +313,9 @@ def reverse_order(session: Session, order: WorkOrder, why: str, at: dt.datetime 
 
 def score_order_event(session: Session, order: WorkOrder, action: str, actor: Actor,
                       params: dict[str, Any]) -> None:
-    """Workflow hook: an evaluated order is scored (a task is scored when completed); a reopened order (within the window) and an
-    order sent back for redo by an unsatisfied return visit are reversed first."""
-    # A task's scoring event is its completion (``app/channels/tasks.py``), not its evaluation.
+    """Workflow hook: an evaluated order is scored (a task when it is completed, see
+    ``app/channels/tasks.py``); an order reopened within the window, or sent back for redo by
+    an unsatisfied return visit, has its live entries reversed first."""
     if action == "evaluate" and order.assignee_id is not None and order.channel != Channel.TASK.value:
         score_record(session, source_type="work_order", source_id=order.id, staff_id=order.assignee_id,
                      facts=ScoringFacts.of_order(order), order_id=order.id, label=order.number,
