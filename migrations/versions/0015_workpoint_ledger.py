@@ -41,6 +41,39 @@ def upgrade() -> None:
     with op.batch_alter_table("login_history", schema=None) as batch_op:
         batch_op.create_index("ix_login_history_time_user", ["logged_in_at", "user_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_login_history_user_id"), ["user_id"], unique=False)
+    _upgrade_default_scoring()
+
+
+def _upgrade_default_scoring() -> None:
+    """The default scoring rule set as seeded (version 1 by "system", never edited) scored every
+    kind of work with the order rules (a visit got the base points and the late deduction):
+    give it a second version with the rules per kind of work.  An edited set is left alone."""
+    from app.models.base import utcnow
+    from app.rules.seed import DEFAULT_RULE_SETS
+
+    rule_set = sa.table("rule_set", sa.column("id", sa.Integer), sa.column("domain", sa.String),
+                        sa.column("name", sa.String), sa.column("version", sa.Integer),
+                        sa.column("priority", sa.Integer), sa.column("updated_by", sa.String),
+                        sa.column("updated_at", app.models.base.UTCDateTime()),
+                        sa.column("description", sa.Text))
+    version = sa.table("rule_set_version", sa.column("rule_set_id", sa.Integer), sa.column("version", sa.Integer),
+                       sa.column("rules", sa.JSON), sa.column("priority", sa.Integer),
+                       sa.column("author", sa.String), sa.column("comment", sa.String),
+                       sa.column("created_at", app.models.base.UTCDateTime()))
+    bind = op.get_bind()
+    for domain, name, _priority, description, rules in DEFAULT_RULE_SETS:
+        if domain != "scoring":
+            continue
+        row = bind.execute(sa.select(rule_set.c.id, rule_set.c.priority).where(
+            rule_set.c.domain == domain, rule_set.c.name == name, rule_set.c.version == 1,
+            rule_set.c.updated_by == "system")).first()
+        if row is None:
+            continue
+        now = utcnow()
+        bind.execute(version.insert().values(rule_set_id=row.id, version=2, rules=rules, priority=row.priority,
+                                             author="system", comment="按工作类别计分（迁移 0015）", created_at=now))
+        bind.execute(rule_set.update().where(rule_set.c.id == row.id).values(
+            version=2, updated_at=now, description=description))
 
 
 def downgrade() -> None:
