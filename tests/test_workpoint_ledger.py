@@ -123,22 +123,31 @@ def test_completed_task_earns_its_template_points_through_the_rules_once(db_sess
         assert body["total_points"] == 5.0
 
 
-def test_merged_duplicates_and_outage_children_earn_nothing_under_the_default_rules(db_session, api_as):
+def test_a_merged_duplicate_earns_nothing_under_the_default_rules(db_session, api_as, login_as):
+    from app.models.channel import DuplicateReview
+
     with time_machine.travel(NOVEMBER_20, tick=False):
         default_scoring(db_session)
-        parent = make_order(db_session, "ST001-G01", content="表箱门损坏需要维修")
-        child = make_order(db_session, "ST001-G01", content="表箱门损坏需要维修")
-        child.parent_id, child.duplicate_of_id = parent.id, parent.id  # merged by the team leader
-        db_session.commit()
+        parent = make_order(db_session, "ST001-G01", channel="hotline_12345", content="楼道灯不亮好几天了",
+                            phone="13800001111")
+        child = make_order(db_session, "ST001-G01", channel="city_call", content="楼道灯好几天不亮了",
+                           phone="13800001111")
+        review = db_session.scalar(select(DuplicateReview))
+        db_session.rollback()
+        screen = login_as("leader1")  # the team leader merges the flagged duplicate on the screen
+        listing = screen.get("/duplicatereviewview/list/").get_data(as_text=True)
+        screen.post("/duplicatereviewview/action_post",
+                    data={"action": "merge", "rowid": [review.id], "csrf_token": csrf_from(listing)})
         leader, manager = api_as("leader1"), api_as("manager1")
         for order in (parent, child):
             act(leader, order.id, "dispatch", assignee="manager1")
             act(manager, order.id, "accept")
-        act(manager, parent.id, "resolve", resolution="已维修")  # the child follows its parent
+        act(manager, parent.id, "resolve", resolution="已维修")  # the merged order follows its parent
         act(leader, parent.id, "verify")
         act(leader, parent.id, "evaluate", score=90)
         db_session.rollback()  # a fresh snapshot
-        assert db_session.get(WorkOrder, child.id).state == "evaluated"
+        merged = db_session.get(WorkOrder, child.id)
+        assert (merged.parent_id, merged.state) == (parent.id, "evaluated")
 
         assert [e["points"] for e in ledger(leader, source="work_order", source_id=parent.id)["result"]] == [3.0]
         assert ledger(leader, source="work_order", source_id=child.id)["result"] == []
