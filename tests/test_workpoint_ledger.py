@@ -256,3 +256,23 @@ def test_every_successful_login_is_kept_with_its_channel(db_session, app, how, c
     rows = db_session.execute(select(LoginRecord.channel, LoginRecord.logged_in_at)).all()
     assert rows == [(channel, NOVEMBER_20.astimezone(dt.timezone.utc))]
     assert staff(db_session, "manager2").user_id == db_session.scalar(select(LoginRecord.user_id))
+
+
+def test_leader_drills_down_from_the_months_ledger_to_a_persons_entries_in_the_browser(
+        db_session, api_as, page, live_server):
+    from tests.browser import sign_in
+
+    default_scoring(db_session)
+    customer = make_customer(db_session, "ST001-G04")
+    db_session.rollback()
+    assert api_as("manager2").post(f"/api/v1/onsite/customers/{customer.id}/visits",
+                                   json={"note": "走访"}).status_code == 201
+    sign_in(page, live_server, "leader1")
+    page.goto(f"{live_server}/workpoints/")
+    assert "工分台账" in page.inner_text("body")
+    page.click("#ledger-totals a:has-text('张台区')")
+    page.wait_for_selector("#ledger-entries")
+    entry = page.inner_text("#ledger-entries tbody tr")
+    assert "走访" in entry and "客户走访 (+1.00)" in entry and "工分标准 v1" in entry
+    assert page.inner_text("#person-total") == "1.00"
+    assert page.csp_violations == []
