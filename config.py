@@ -104,6 +104,8 @@ class Config:
 
     # Work-order policy
     REOPEN_WINDOW_DAYS = int(os.environ.get("REOPEN_WINDOW_DAYS", "7"))
+    # The dashboard opens on the month just ended during the first N days of a month.
+    DASHBOARD_LAST_MONTH_DAYS = int(os.environ.get("DASHBOARD_LAST_MONTH_DAYS", "5"))
     DEFAULT_DEADLINE_WORKING_DAYS = int(os.environ.get("DEFAULT_DEADLINE_WORKING_DAYS", "3"))
 
     # Flask-AppBuilder

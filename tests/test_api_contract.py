@@ -99,8 +99,10 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
     from app.extensions import db
     from app.models.announcement import Announcement
     from app.models.base import utcnow
+    from app.models.energy import DemandReading
     from app.models.notification import Notification
-    from tests.factories import grid, make_customer, make_order
+    from app.models.points import WorkPointEntry
+    from tests.factories import grid, make_customer, make_order, staff
 
     customer = make_customer(db_session)
     order = make_order(db_session, customer_no=customer.customer_no, phone=customer.phone)
@@ -204,9 +206,20 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
     call("POST", "/api/v1/notification/{pk}/read", f"/api/v1/notification/{notification}/read")
     call("GET", "/api/v1/energy/customers/export", "/api/v1/energy/customers/export?format=csv")
     transformer = grid(db_session, "ST001-G01").transformers[0].id
+    manager1 = staff(db_session, "manager1").id
+    db_session.commit()  # end the read transaction before writing (SQLite)
+    # with a reading (a transformer without any has an unknown capacity and takes no request)
+    db_session.add(DemandReading(transformer_id=transformer, measured_at=utcnow(), demand_kva=50, source="metering"))
+    db_session.commit()
     call("GET", "/api/v1/energy/capacity/transformers/{pk}", f"/api/v1/energy/capacity/transformers/{transformer}")
     call("GET", "/api/v1/energy/capacity/transformers/{pk}",
          f"/api/v1/energy/capacity/transformers/{transformer}?request_kva=0.1")
+    db_session.add(WorkPointEntry(staff_id=manager1, source_type="visit", source_id=1,
+                                  points=1, rule_set="工分标准", rule_set_version=1, rule_name="客户走访",
+                                  lines=[{"rule": "客户走访", "points": 1.0, "reason": "award 1.00"}],
+                                  facts={"source_type": "visit"}, created_at=utcnow()))
+    db_session.commit()
+    call("GET", "/api/v1/workpoint/", "/api/v1/workpoint/?source=visit")
     year = call("GET", "/api/v1/calendar/{year}", "/api/v1/calendar/2026")
     call("PUT", "/api/v1/calendar/{year}", "/api/v1/calendar/2026", year)  # the same arrangement again
     call("POST", "/api/v1/session/logout", "/api/v1/session/logout")

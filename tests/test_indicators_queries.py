@@ -20,6 +20,7 @@ from app.indicators.queries import (
     satisfaction,
     timeliness,
 )
+from app.models.login import LoginRecord
 from app.models.points import WorkPointEntry
 from app.workflow.errors import OutOfScope
 from tests.factories import actor, advance, make_order, staff
@@ -97,7 +98,13 @@ def test_application_rate_counts_staff_who_signed_in_or_acted(db_session):
     # ST001 staff: director1, leader1, manager1, manager2, manager3, operator1 → 4 of 6 used it.
     assert (figures["staff"], figures["active_staff"]) == (6, 4)
     director = db_session.scalar(select(User).where(User.username == "director1"))
-    director.last_login = dt.datetime(2026, 10, 30, 2, 0)  # naive UTC, as Flask-AppBuilder stores it
+    # Flask-AppBuilder's last_login is not the measure (it only keeps the latest sign-in)…
+    director.last_login = dt.datetime(2026, 10, 30, 2, 0)
+    db_session.commit()
+    assert application_rate(db_session, viewer, scope, OCTOBER)["active_staff"] == 4
+    # …the login history is: a sign-in on 30 October counts for October
+    db_session.add(LoginRecord(user_id=director.id, channel="mobile",
+                               logged_in_at=dt.datetime(2026, 10, 30, 2, 0, tzinfo=dt.timezone.utc)))
     db_session.commit()
     assert application_rate(db_session, viewer, scope, OCTOBER)["active_staff"] == 5
 

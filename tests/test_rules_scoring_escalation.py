@@ -39,10 +39,10 @@ def test_evaluated_timely_order_earns_the_points_its_rules_say(db_session):
 
     entries = db_session.scalars(select(WorkPointEntry).where(WorkPointEntry.order_id == order.id)
                                  .order_by(WorkPointEntry.id)).all()
+    # one entry for the evaluation, naming every rule that fired and its share
     assert [(e.rule_set, e.rule_name, e.points) for e in entries] == [
-        ("工分标准", "及时办结", Decimal("5.00")),
-        ("工分标准", "投诉加成", Decimal("2.50")),
-    ]
+        ("工分标准", "及时办结、投诉加成", Decimal("7.50"))]
+    assert [(line["rule"], line["points"]) for line in entries[0].lines] == [("及时办结", 5.0), ("投诉加成", 2.5)]
     assert {e.staff_id for e in entries} == {staff(db_session, "manager1").id}
     assert all(order.number in e.reason for e in entries)
 
@@ -55,7 +55,7 @@ def test_low_score_deducts_points_and_no_rules_means_no_points(db_session):
     order = _to_evaluation(db_session, make_order(db_session), 50)
     points = db_session.scalars(select(WorkPointEntry.points).where(WorkPointEntry.order_id == order.id)
                                 .order_by(WorkPointEntry.id)).all()
-    assert points == [Decimal("5.00"), Decimal("-3.00")]
+    assert points == [Decimal("2.00")]  # 5 for timely, −3 for the low score, in one entry
 
 
 ESCALATION = [

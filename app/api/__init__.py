@@ -11,11 +11,12 @@ from app.api import (  # noqa: F401
     intake,
     notification,
     onsite,
+    points,
     session,
     workorder,
 )
 
-DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification, calendar]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification, calendar, points]
 
 
 def register(appbuilder: Any) -> None:

@@ -211,7 +211,7 @@ class EnergyApi(BaseApi):
         summary="Available capacity of a transformer", parameters=_CAPACITY_PARAMETERS, result="the figures",
         schema=schemas.TransformerCapacityResultSchema,
         responses={**_CAPACITY_RESPONSES,
-                   409: "{description: the request is above the available capacity (message gives the figure)}"})
+                   409: "{description: the request is above the available capacity (message gives the figure), or the transformer has no readings (capacity unknown)}"})
 
     grid_capacity = get_endpoint(
         "grid_capacity", "/capacity/grids/<int:pk>",
@@ -219,7 +219,7 @@ class EnergyApi(BaseApi):
         description="Available capacity of a grid's transformers; with request_kva, which can take it.",
         summary="Available capacity of a grid", parameters=_CAPACITY_PARAMETERS, result="the figures",
         schema=schemas.GridCapacityResultSchema,
-        responses={**_CAPACITY_RESPONSES, 409: "{description: no transformer of the grid can take the request}"})
+        responses={**_CAPACITY_RESPONSES, 409: "{description: no transformer of the grid with readings can take the request (one without readings is never offered)}"})
 
     @expose("/service-requests", methods=["POST"])
     @protect()

@@ -116,22 +116,36 @@ def award_points_on_completion(session: Session, order: WorkOrder, action: str, 
 
 
 def award_task_points(session: Session, order: WorkOrder, now: dt.datetime | None = None) -> Any:
-    """Put a completed task's work points on its handler's ledger, once (a task reopened and
-    verified again earns nothing more)."""
+    """Put a completed task's work points on its handler's ledger, once while they stand (a
+    task reopened or sent back for redo has them reversed, and earns them again when verified
+    again).  With a scoring rule set active the rules decide (the default one awards the
+    template's points); without any, the template's points are booked as they are."""
     from app.models.points import WorkPointEntry
+    from app.rules.engine import active_rule_sets
+    from app.rules.scoring import DOMAIN, ScoringFacts, live_entries, score_record
 
     occurrence = session.scalar(select(TaskOccurrence).where(TaskOccurrence.order_id == order.id))
     if occurrence is None or order.assignee_id is None or not occurrence.work_points:
         return None
-    existing = session.scalar(select(WorkPointEntry).where(
-        WorkPointEntry.source_type == "task", WorkPointEntry.source_id == occurrence.id))
-    if existing is not None:
-        return existing
+    existing = live_entries(session, source_type="task", source_id=occurrence.id)
+    if existing:
+        return existing[0]
+    at = now or order.verified_at or utcnow()
+    label = f"{order.number} {occurrence.template.title} ({occurrence.period_key})"
+    if active_rule_sets(session, DOMAIN):
+        facts = ScoringFacts(demand_type=order.demand_type, channel=order.channel, priority=order.priority,
+                             timely=order.timely, redo_count=order.redo_count or 0,
+                             task_points=Decimal(occurrence.work_points))
+        entries = score_record(session, source_type="task", source_id=occurrence.id,
+                               staff_id=order.assignee_id, facts=facts, order_id=order.id, label=label, at=at)
+        return entries[0] if entries else None
     entry = WorkPointEntry(staff_id=order.assignee_id, source_type="task", source_id=occurrence.id,
                            order_id=order.id, points=occurrence.work_points,
                            rule_name=f"task template {occurrence.template_id}",
-                           reason=f"{order.number} {occurrence.template.title} ({occurrence.period_key})",
-                           created_at=now or utcnow())
+                           facts={"source_type": "task", "template_id": occurrence.template_id,
+                                  "period_key": occurrence.period_key,
+                                  "task_points": float(occurrence.work_points)},
+                           reason=label, created_at=at)
     session.add(entry)
     session.flush()
     return entry

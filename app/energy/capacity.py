@@ -1,5 +1,9 @@
 """Available capacity (可开放容量) per transformer and grid:
-rated kVA × allowed load ratio − the highest demand recorded."""
+rated kVA × allowed load ratio − the highest demand recorded.
+
+A transformer without any demand reading has an UNKNOWN available capacity (未知): it is never
+shown as its full allowed capacity, never counted in a grid's total and never offered as the
+best choice or as fitting a new connection."""
 
 from __future__ import annotations
 
@@ -21,14 +25,19 @@ class CapacityExceeded(DomainError):
     status = 409
 
 
+class CapacityUnknown(DomainError):
+    status = 409
+
+
 def _figures(transformer: Transformer, peak: Decimal | None, ratio: Decimal) -> dict[str, Any]:
     rated = Decimal(transformer.rated_kva)
     allowed = (rated * ratio).quantize(TENTH, ROUND_HALF_UP)
-    peak = Decimal(peak or 0)
+    known = peak is not None
     return {"transformer_id": transformer.id, "code": transformer.code, "name": transformer.name,
             "grid_id": transformer.grid_id, "rated_kva": float(rated), "load_ratio": float(ratio),
-            "allowed_kva": float(allowed), "peak_demand_kva": float(peak),
-            "available_kva": float(allowed - peak)}
+            "allowed_kva": float(allowed), "capacity_known": known,
+            "peak_demand_kva": float(Decimal(peak)) if known else None,
+            "available_kva": float(allowed - Decimal(peak)) if known else None}
 
 
 def _peaks(session: Session, transformer_ids: list[int]) -> dict[int, Decimal]:
@@ -68,6 +77,10 @@ def transformer_capacity(session: Session, actor: Actor, transformer_id: int, ra
         raise OutOfScope("the transformer is outside your scope")
     figures = _figures(transformer, _peaks(session, [transformer.id]).get(transformer.id), ratio)
     if request_kva is not None:
+        if not figures["capacity_known"]:
+            raise CapacityUnknown(
+                f"{transformer.code} has no demand readings: its available capacity is unknown; "
+                f"record a reading before connecting {request_kva} kVA", field="request_kva")
         if request_kva > Decimal(str(figures["available_kva"])):
             raise CapacityExceeded(
                 f"{request_kva} kVA requested on {transformer.code}, only "
@@ -90,17 +103,23 @@ def grid_capacity(session: Session, actor: Actor, grid_id: int, ratio: Decimal,
                                         .order_by(Transformer.code)))
     peaks = _peaks(session, [t.id for t in transformers])
     per = [_figures(t, peaks.get(t.id), ratio) for t in transformers]
+    known = [f for f in per if f["capacity_known"]]
     result: dict[str, Any] = {
         "grid_id": grid.id, "grid": grid.code, "transformers": per,
         "rated_kva": sum(f["rated_kva"] for f in per),
-        "available_kva": round(sum(f["available_kva"] for f in per), 1),
-        "best_transformer": max(per, key=lambda f: f["available_kva"])["code"] if per else None,
+        "available_kva": round(sum(f["available_kva"] for f in known), 1) if known else None,
+        "unknown_transformers": [f["code"] for f in per if not f["capacity_known"]],
+        "best_transformer": max(known, key=lambda f: f["available_kva"])["code"] if known else None,
     }
     if request_kva is not None:
-        # A new connection hangs on one transformer: it fits where one has room for all of it.
-        fitting = [f["code"] for f in per if Decimal(str(f["available_kva"])) >= request_kva]
+        # A new connection hangs on one transformer: it fits where one has room for all of it
+        # (a transformer whose capacity is unknown is never offered).
+        fitting = [f["code"] for f in known if Decimal(str(f["available_kva"])) >= request_kva]
+        if not known:
+            raise CapacityUnknown(f"no transformer of grid {grid.code} has demand readings: "
+                                  f"its available capacity is unknown", field="request_kva")
         if not fitting:
-            best = max((f["available_kva"] for f in per), default=0.0)
+            best = max((f["available_kva"] for f in known), default=0.0)
             raise CapacityExceeded(
                 f"{request_kva} kVA requested in grid {grid.code}, at most {best} kVA available "
                 f"on one transformer", field="request_kva")

@@ -17,8 +17,9 @@ from app.indicators.period import Period
 from app.indicators.scope import Scope, both
 from app.models.org import Position, StaffProfile
 from app.models.clocks import WorkOrderClock
+from app.models.login import LoginRecord
 from app.models.points import WorkPointEntry
-from app.models.workorder import OPEN_STATES, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
+from app.models.workorder import OPEN_STATES, Channel, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
 from app.workflow.actor import Actor
 
 W = WorkOrder
@@ -170,21 +171,86 @@ def _staff_visible(actor: Actor) -> Any:
 
 def application_rate(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
     """功能应用率: staff of the scope (on duty, active account) who used the platform in the
-    period — signed in (``ab_user.last_login``) or acted on an order (timeline events)."""
-    staff = session.execute(
-        select(StaffProfile.user_id, User.last_login).join(User, User.id == StaffProfile.user_id)
+    period — signed in (the login history: web, API or mobile) or acted on an order (timeline
+    events).  Both are rows written when they happen, so a past month's rate never changes."""
+    staff = session.scalars(
+        select(StaffProfile.user_id).join(User, User.id == StaffProfile.user_id)
         .where(_staff_visible(actor), scope.staff_clause(StaffProfile), StaffProfile.on_duty.is_(True),
                User.active.is_(True), StaffProfile.position != Position.ADMIN.value)).all()
     if not staff:
         return {"staff": 0, "active_staff": 0, "application_rate": None}
-    user_ids = [uid for uid, _ in staff]
+    user_ids = list(staff)
     acted = set(session.scalars(select(WorkOrderEvent.actor_id).where(
         WorkOrderEvent.actor_id.in_(user_ids), _within(WorkOrderEvent.created_at, period)).distinct()))
-    start, end = period.start.replace(tzinfo=None), period.end.replace(tzinfo=None)
-    # ab_user.last_login is naive UTC (Flask-AppBuilder's own column).
-    logged_in = {uid for uid, last in staff if last is not None and start <= last.replace(tzinfo=None) < end}
+    logged_in = set(session.scalars(select(LoginRecord.user_id).where(
+        LoginRecord.user_id.in_(user_ids), _within(LoginRecord.logged_in_at, period)).distinct()))
     active = len(acted | logged_in)
     return {"staff": len(staff), "active_staff": active, "application_rate": _ratio(active, len(staff))}
+
+
+def redo_rate(session: Session, actor: Actor, scope: Scope, period: Period) -> dict[str, Any]:
+    """重办率: of the orders resolved in the period, the share sent back for redo in it (an
+    unsatisfied return visit, or a reopening within the window).  Counted from the timeline,
+    which is never rewritten, so a past month's rate stays what it was."""
+    E = WorkOrderEvent
+    scoped = select(W.id).where(*_in_scope(actor, scope))
+    resolved = session.scalar(select(func.count(func.distinct(E.order_id))).where(
+        E.action == "resolve", _within(E.created_at, period), E.order_id.in_(scoped))) or 0
+    redone = session.scalar(select(func.count(func.distinct(E.order_id))).where(
+        or_(E.action == "redo", and_(E.action == "reopen", E.from_state == "evaluated",
+                                     E.to_state != "evaluated")),
+        _within(E.created_at, period), E.order_id.in_(scoped))) or 0
+    return {"redo_resolved": int(resolved), "redone": int(redone), "redo_rate": _ratio(redone, resolved)}
+
+
+RESPONSE_ACTIONS = ("accept", "contact", "arrive", "resolve")
+
+
+def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """The "three rates" (三率) the government platforms judge a station by, per channel, over
+    the orders registered in the period: response rate (the first response — accepting,
+    contacting, arriving or resolving, as the timeline records it — by the response deadline:
+    the first-contact or arrival clock's, else the order's), resolution rate (resolved,
+    verified or evaluated) and satisfaction rate (satisfied return visits of those orders /
+    their return visits)."""
+    C, E = WorkOrderClock, WorkOrderEvent
+    orders = session.execute(select(W.id, W.channel, W.deadline, W.state).where(
+        *_in_scope(actor, scope), _within(W.registered_at, period))).all()
+    if not orders:
+        return []
+    ids = [o.id for o in orders]
+    due: dict[int, Any] = dict(session.execute(select(C.order_id, func.min(C.deadline)).where(
+        C.order_id.in_(ids), C.kind.in_(("contact", "arrival"))).group_by(C.order_id)).all())
+    first: dict[int, Any] = dict(session.execute(select(E.order_id, func.min(E.created_at)).where(
+        E.order_id.in_(ids), E.action.in_(RESPONSE_ACTIONS)).group_by(E.order_id)).all())
+    visits: dict[int, list[bool]] = {}
+    for order_id, satisfied in session.execute(select(ReturnVisit.order_id, ReturnVisit.satisfied).where(
+            ReturnVisit.order_id.in_(ids))):
+        visits.setdefault(order_id, []).append(bool(satisfied))
+    done = {"resolved", "verified", "evaluated"}
+    table: dict[str, dict[str, int]] = {}
+    for o in orders:
+        row = table.setdefault(o.channel, {"registered": 0, "responded": 0, "resolved": 0,
+                                           "return_visits": 0, "satisfied": 0})
+        row["registered"] += 1
+        deadline = due.get(o.id) or o.deadline
+        responded_at = first.get(o.id)
+        if responded_at is not None and (deadline is None or _utc(responded_at) <= _utc(deadline)):
+            row["responded"] += 1
+        row["resolved"] += 1 if o.state in done else 0
+        row["return_visits"] += len(visits.get(o.id, []))
+        row["satisfied"] += sum(visits.get(o.id, []))
+    channels = [c.value for c in Channel]
+    return [{"channel": code, **row, "response_rate": _ratio(row["responded"], row["registered"]),
+             "resolution_rate": _ratio(row["resolved"], row["registered"]),
+             "satisfaction_rate": _ratio(row["satisfied"], row["return_visits"])}
+            for code, row in sorted(table.items(), key=lambda kv: channels.index(kv[0])
+                                    if kv[0] in channels else 99)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # min() over a UTCDateTime column comes back without the type's processing on some drivers.
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
 
 
 def dashboard_indicators(session: Session, actor: Actor, scope: Scope, period: Period,
@@ -202,6 +268,8 @@ def dashboard_indicators(session: Session, actor: Actor, scope: Scope, period: P
         "orders": orders_by_channel(session, actor, scope, period),
         "leaderboard": leaderboard(session, actor, scope, period),
         **application_rate(session, actor, scope, period),
+        **redo_rate(session, actor, scope, period),
+        "hotline": hotline_rates(session, actor, scope, period),
         "visits_made": optional.visits_made(session, actor, scope, period),
         "anomalies_open": optional.anomalies_open(session, actor, scope),
     }

@@ -13,6 +13,7 @@ from app.models import (  # noqa: F401
     document,
     energy,
     jobs,
+    login,
     notification,
     onsite,
     org,

@@ -17,7 +17,7 @@ from app.models.document import OwnerType
 from app.models.onsite import AnomalyEvent, AnomalyState as S, MeterBoxAnomaly
 from app.models.notification import Notification
 from app.models.org import Grid, Position, StaffProfile
-from app.onsite.service import _grid_in_scope, _required
+from app.onsite.service import _grid_in_scope, _required, score_work
 from app.workflow.actor import LEADERS, Actor
 from app.workflow.errors import Forbidden, IllegalTransition, InvalidInput, NotFound, OutOfScope
 
@@ -71,6 +71,9 @@ def rectify(session: Session, actor: Actor, anomaly_id: int, record: str,
     anomaly.rectified_by_name, anomaly.rectification = actor.display_name, text
     _event(session, anomaly, actor, "rectify", S.REGISTERED.value, S.RECTIFIED.value, text, now)
     _tell_team_leaders(session, anomaly, now)
+    # Rectified once for points: a failed verification sends it back, the next rectification
+    # of the same anomaly earns nothing more (its source already holds live points).
+    score_work(session, actor, "anomaly", anomaly.id, now, photos, f"箱表异常 {anomaly.meter_box_no}")
     if photos:
         assert store is not None
         store.attach(session, actor, photos, owner_type=OwnerType.ANOMALY.value, owner_id=anomaly.id,

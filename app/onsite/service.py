@@ -162,7 +162,20 @@ def register_visit(session: Session, actor: Actor, customer_id: int, *, store: D
         store.attach(session, actor, photos, owner_type=OwnerType.VISIT.value, owner_id=visit.id,
                      grid_id=visit.grid_id, station_id=visit.station_id)
     session.flush()
+    score_work(session, actor, "visit", visit.id, now, photos, f"走访 {customer.customer_no}")
     return visit
+
+
+def score_work(session: Session, actor: Actor, source_type: str, source_id: int, at: dt.datetime,
+               photos: list[Upload] | None = None, label: str | None = None) -> None:
+    """Book the work points of a visit or an on-site record for whoever recorded it, through
+    the active scoring rules (``app/rules/scoring.py``)."""
+    from app.rules.scoring import ScoringFacts, score_record
+
+    if actor.staff_id is None:
+        return
+    score_record(session, source_type=source_type, source_id=source_id, staff_id=actor.staff_id,
+                 facts=ScoringFacts(photo_count=len(photos or [])), label=label, at=at)
 
 
 def _by_codes(session: Session, model: Any, codes: list[str] | None, field: str) -> list[Any]:
@@ -220,6 +233,7 @@ def record_service(session: Session, actor: Actor, *, content: str, customer_id:
     session.add(record)
     session.flush()
     _attach(session, actor, store, photos, OwnerType.SERVICE_RECORD.value, record)
+    score_work(session, actor, "service_record", record.id, record.performed_at, photos, "现场服务记录")
     return record
 
 
@@ -235,6 +249,7 @@ def record_safety(session: Session, actor: Actor, *, grid_id: int, site: str, ha
     session.add(record)
     session.flush()
     _attach(session, actor, store, photos, OwnerType.SAFETY_RECORD.value, record)
+    score_work(session, actor, "safety_record", record.id, record.recorded_at, photos, f"安全监督 {record.site}")
     return record
 
 
@@ -276,6 +291,8 @@ def record_equipment(session: Session, actor: Actor, *, equipment_type: str, loc
     session.add(record)
     session.flush()
     _attach(session, actor, store, photos, OwnerType.EQUIPMENT.value, record)
+    score_work(session, actor, "equipment_record", record.id, record.recorded_at, photos,
+               f"设备采集 {record.equipment_type}")
     return record
 
 

@@ -17,8 +17,10 @@ from app.indicators.queries import (
     application_rate,
     clock_timeliness,
     evaluation,
+    hotline_rates,
     on_time_resolution,
     orders_by_channel,
+    redo_rate,
     satisfaction,
     timeliness,
 )
@@ -42,6 +44,7 @@ def headline(session: Session, actor: Actor, scope: Scope, period: Period, now: 
     figures.update(evaluation(session, actor, scope, period))
     figures.update(satisfaction(session, actor, scope, period))
     figures.update(application_rate(session, actor, scope, period))
+    figures.update(redo_rate(session, actor, scope, period))
     figures["registered"] = session.scalar(select(func.count()).select_from(W).where(
         *both(actor.order_clause(W), scope.order_clause(W)), W.registered_at >= period.start,
         W.registered_at < period.end)) or 0
@@ -144,6 +147,8 @@ def evaluation_report(session: Session, actor: Actor, scope: Scope, period: Peri
                       "share": (n / total) if total else None} for c, n in channels],
         "demand_types": [{"code": d, "label": labels.DEMAND_TYPES.get(d, d), "count": n} for d, n in demands],
         "registered": total,
+        "hotline": [{**row, "label": labels.CHANNELS.get(row["channel"], row["channel"])}
+                    for row in hotline_rates(session, actor, scope, period)],
         **overdue_and_supervised(session, actor, scope, period, now),
         "visits_available": optional.table_exists(session, optional.VISIT_TABLE),
         "anomalies_available": optional.table_exists(session, optional.ANOMALY_TABLE),

@@ -29,7 +29,10 @@ HEADLINE_ROWS = [
     ("avg_score", "平均评价得分", "num"),
     ("satisfaction_rate", "回访满意率", "pct"),
     ("application_rate", "功能应用率", "pct"),
+    ("redo_rate", "重办率", "pct"),
 ]
+# Figures where less is better (a rise is shown red, the target is a ceiling).
+LOWER_IS_BETTER = ("avg_handling_hours", "redo_rate")
 
 # WeasyPrint logs every unsupported CSS property at WARNING; keep the job logs readable.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -67,7 +70,7 @@ def render_evaluation_html(session: Session, scope: Scope, period: Period, now: 
                                    color="#7d3c98") if data["current"]["evaluated"] else ""
     last_day = (period.end - dt.timedelta(seconds=1)).astimezone(LOCAL_TZ).date()
     html = _env.get_template("evaluation.html").render(
-        title=evaluation_title(scope, period), data=data, **data, headline_rows=HEADLINE_ROWS,
+        title=evaluation_title(scope, period), data=data, **data, headline_rows=HEADLINE_ROWS, lower_better=LOWER_IS_BETTER,
         manager_chart=manager_chart, channel_chart=channel_chart, score_chart=score_chart,
         period_text=f"{period.start.astimezone(LOCAL_TZ).date()} 至 {last_day}",
         generated_text=_local(now) + "（北京时间）", local=_local,

@@ -21,7 +21,7 @@ def _r(name: str, conditions: list[dict[str, Any]], *actions: dict[str, Any]) ->
     return {"name": name, "conditions": {"all": conditions}, "actions": list(actions)}
 
 
-ALWAYS = _c("redo_count", "greater_than_or_equal_to", 0)
+ORDER = _c("source_type", "contains", "work_order")
 
 # (domain, name, priority, description, rules)
 DEFAULT_RULE_SETS: list[tuple[str, str, int, str, list[dict[str, Any]]]] = [
@@ -52,13 +52,19 @@ DEFAULT_RULE_SETS: list[tuple[str, str, int, str, list[dict[str, Any]]]] = [
         _r("超期未办结", [_c("hours_to_deadline", "less_than", 0)],
            _a("raise_supervision"), _a("notify_roles", roles=["station_manager", "assignee"])),
     ]),
-    ("scoring", "工分标准", 100, "工单评价后计算台区经理工分", [
-        _r("办结基础分", [ALWAYS], _a("award", points=2)),
-        _r("及时办结", [_c("timely", "is_true")], _a("award", points=1)),
-        _r("投诉工单加成", [_c("demand_type", "contains", "complaint")], _a("multiply", factor=1.5)),
-        _r("高分奖励", [_c("score", "greater_than_or_equal_to", 95)], _a("award", points=1)),
-        _r("低分扣分", [_c("score", "less_than", 60)], _a("deduct", points=2)),
-        _r("超时扣分", [_c("timely", "is_false")], _a("deduct", points=1)),
+    ("scoring", "工分标准", 100, "工单评价、任务完成、走访及现场记录的工分（合并重复单与停电子单不计分）", [
+        _r("办结基础分", [ORDER], _a("award", points=2)),
+        _r("及时办结", [ORDER, _c("timely", "is_true")], _a("award", points=1)),
+        _r("投诉工单加成", [ORDER, _c("demand_type", "contains", "complaint")], _a("multiply", factor=1.5)),
+        _r("高分奖励", [ORDER, _c("score", "greater_than_or_equal_to", 95)], _a("award", points=1)),
+        _r("低分扣分", [ORDER, _c("score", "less_than", 60)], _a("deduct", points=2)),
+        _r("超时扣分", [ORDER, _c("timely", "is_false")], _a("deduct", points=1)),
+        _r("任务工分", [_c("source_type", "contains", "task")], _a("award_task_points")),
+        _r("客户走访", [_c("source_type", "contains", "visit")], _a("award", points=1)),
+        _r("现场服务记录", [_c("source_type", "contains", "service_record")], _a("award", points=1)),
+        _r("安全监督记录", [_c("source_type", "contains", "safety_record")], _a("award", points=1)),
+        _r("设备信息采集", [_c("source_type", "contains", "equipment_record")], _a("award", points=0.5)),
+        _r("箱表异常整改", [_c("source_type", "contains", "anomaly")], _a("award", points=1)),
     ]),
     ("targeting", "综合能源推广", 100, "按用电结构筛选推送对象", [
         _r("峰谷电价建议", [_c("customer_type", "contains", "residential"),

@@ -242,6 +242,13 @@ for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
         ("can_get", "NotificationApi"), ("can_post", "NotificationApi"),
         *_menus("Announcements", "Notifications"),
     ]
+# The work-point ledger (issue 15): leaders and district managers read it in their scope
+# (a district manager their own entries), on screen and through the API.
+for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER):
+    ACCESS_MATRIX[_role] += [
+        ("can_list", "WorkPointView"), ("can_get", "WorkPointApi"),
+        *_menus("Work-point ledger"),
+    ]
 ACCESS_MATRIX[STATION_MANAGER] += [
     *[(perm, "AnnouncementView") for perm in
       ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_attach")],

@@ -95,6 +95,20 @@ class GridCareSecurityManager(SecurityManager):
         return per_user(("permissions", getattr(user, "id", None)), lambda: {
             pair for perms in self.get_user_roles_permissions(user).values() for pair in perms})
 
+    def on_user_login(self, user: Any) -> None:
+        """Every successful sign-in (form, API, LDAP, OpenID Connect) is kept in the login
+        history with its channel: the form is ``web``, the API ``api``, and the mobile app's API
+        sign-in (header ``X-GridCare-Client: mobile``) ``mobile``."""
+        from app.models.login import LoginChannel, LoginRecord
+
+        super().on_user_login(user)
+        channel = LoginChannel.WEB.value
+        if has_request_context() and request.path.startswith("/api/"):
+            client = request.headers.get("X-GridCare-Client", "").strip().lower()
+            channel = LoginChannel.MOBILE.value if client == "mobile" else LoginChannel.API.value
+        self.session.add(LoginRecord(user_id=user.id, channel=channel))
+        self.session.commit()
+
     def current_actor(self) -> Actor | None:
         """The actor (roles + row scope) of the signed-in user, computed once per request."""
         user = current_staff_user()

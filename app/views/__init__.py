@@ -16,6 +16,7 @@ from app.views import (  # noqa: F401
     jobs,
     onsite,
     org,
+    points,
     report,
     rules,
     settings,
@@ -24,7 +25,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit]
 
 
 def register(appbuilder: Any) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, jsonify, request, url_for
+from flask import abort, current_app, jsonify, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 
+from app import clock
 from app.extensions import db
 from app.indicators import parse_month, resolve_scope
 from app.indicators.queries import dashboard_indicators
@@ -67,6 +68,27 @@ def _links(data: dict[str, Any], scope: Scope, period: Any) -> dict[str, Any]:
     }
 
 
+def default_month(local_now: Any, first_days: int) -> str:
+    """The month the dashboard opens on: the current one, except during the first
+    ``first_days`` days of a month, when the month just ended is the one people judge."""
+    year, month = local_now.year, local_now.month
+    if local_now.day <= first_days:
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return f"{year:04d}-{month:02d}"
+
+
+def month_choices(local_now: Any, selected: str, count: int = 24) -> list[tuple[str, str]]:
+    """The month picker's options, newest first, labelled in Chinese (``2026年11月``)."""
+    year, month = local_now.year, local_now.month
+    values = []
+    for _ in range(count):
+        values.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    if selected not in values:
+        values = sorted([*values, selected], reverse=True)
+    return [(v, f"{int(v[:4])}年{int(v[5:])}月") for v in values]
+
+
 class DashboardView(BaseView):
     route_base = "/dashboard"
     default_view = "show"
@@ -79,7 +101,8 @@ class DashboardView(BaseView):
         kind, ident = parse_scope_arg(request.args.get("scope"))
         try:
             scope = resolve_scope(db.session, actor, kind, ident)
-            period = parse_month(request.args.get("month"))
+            period = parse_month(request.args.get("month") or default_month(
+                clock.local_now(), int(current_app.config.get("DASHBOARD_LAST_MONTH_DAYS", 5))))
         except OutOfScope as error:
             abort(403, description=error.message)
         except DomainError as error:
@@ -99,6 +122,7 @@ class DashboardView(BaseView):
             demand_names={d.value: DemandType.label_of(d.value) for d in DemandType},
             clock_names={k.value: ClockKind.label_of(k.value) for k in ClockKind},
             generated_at=now, previous=period.previous_month().label,
+            months=month_choices(clock.local_now(), period.label),
             report_url=url_for("EvaluationReportView.evaluation", scope=scope.key, month=period.label)
             if self.appbuilder.sm.has_access("can_evaluation", "EvaluationReportView") else None,
             title=gettext("Indicators"),

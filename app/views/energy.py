@@ -169,10 +169,13 @@ class EnergyServicesView(BaseView):
         grids: dict[int, dict[str, Any]] = {}
         for row in rows:
             entry = grids.setdefault(row["grid_id"], {"grid_id": row["grid_id"], "transformers": 0,
-                                                      "rated_kva": 0.0, "available_kva": 0.0})
+                                                      "rated_kva": 0.0, "available_kva": None, "unknown": 0})
             entry["transformers"] += 1
             entry["rated_kva"] += row["rated_kva"]
-            entry["available_kva"] = round(entry["available_kva"] + row["available_kva"], 1)
+            if row["capacity_known"]:  # a transformer without readings adds nothing: unknown
+                entry["available_kva"] = round((entry["available_kva"] or 0.0) + row["available_kva"], 1)
+            else:
+                entry["unknown"] += 1
         codes = dict(db.session.execute(select(Grid.id, Grid.code).where(Grid.id.in_(list(grids)))).all())
         per_grid = sorted(({**g, "grid": codes.get(g["grid_id"], "")} for g in grids.values()),
                           key=lambda g: g["grid"])

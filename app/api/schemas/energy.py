@@ -111,8 +111,9 @@ class TransformerCapacitySchema(Schema):
     rated_kva = fields.Float()
     load_ratio = fields.Float()
     allowed_kva = fields.Float()
-    peak_demand_kva = fields.Float()
-    available_kva = fields.Float()
+    capacity_known = fields.Boolean(metadata={"description": "false when the transformer has no demand readings"})
+    peak_demand_kva = fields.Float(allow_none=True, metadata={"description": "null: no readings"})
+    available_kva = fields.Float(allow_none=True, metadata={"description": "null: unknown (no readings)"})
     request_kva = fields.Float(**optional(description="with request_kva: the request"))
     fits = fields.Boolean(**optional(description="with request_kva: true (a request that does not fit is a 409)"))
 
@@ -126,7 +127,10 @@ class GridCapacitySchema(Schema):
     grid = fields.String()
     transformers = fields.List(fields.Nested(TransformerCapacitySchema))
     rated_kva = fields.Float()
-    available_kva = fields.Float()
+    available_kva = fields.Float(allow_none=True, metadata={
+        "description": "sum over the transformers with readings; null when none has any"})
+    unknown_transformers = fields.List(fields.String(), metadata={
+        "description": "codes of the transformers without readings (capacity unknown)"})
     best_transformer = fields.String(allow_none=True)
     request_kva = fields.Float(**optional())
     fits = fields.Boolean(**optional())
