@@ -105,6 +105,11 @@ class Config:
     # Work-order policy
     REOPEN_WINDOW_DAYS = int(os.environ.get("REOPEN_WINDOW_DAYS", "7"))
     DEFAULT_DEADLINE_WORKING_DAYS = int(os.environ.get("DEFAULT_DEADLINE_WORKING_DAYS", "3"))
+    # Return visits (回访) may be recorded from resolution until this many days after evaluation.
+    RETURN_VISIT_WINDOW_DAYS = int(os.environ.get("RETURN_VISIT_WINDOW_DAYS", "7"))
+    # Demand types whose orders need their return visit before the team leader evaluates them
+    # (comma-separated codes, e.g. "complaint,urgent"; none by default).
+    RETURN_VISIT_REQUIRED_DEMAND_TYPES = os.environ.get("RETURN_VISIT_REQUIRED_DEMAND_TYPES", "")
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.GridCareSecurityManager"
