@@ -29,7 +29,7 @@
     }
     var phone = field("phone");
     if (phone && !phone.value) { phone.placeholder = (customer.phone || "") + " (" + message.dataset.phone + ")"; }
-    chosen.textContent = message.dataset.chosen.replace("%(name)s", customer.name + " · " + customer.customer_no);
+    chosen.textContent = message.dataset.chosen.replace("{name}", customer.name + " · " + customer.customer_no);
     results.innerHTML = "";
   }
 
