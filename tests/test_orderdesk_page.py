@@ -98,7 +98,7 @@ def test_evaluation_offers_presets_and_scales(db_session, login_as):
 def test_order_page_shows_actions_and_time_left_on_a_laptop_screen_and_stays_put(db_session, page, live_server):
     with time_machine.travel(WED_10, tick=True):
         order, _ = _order_of_customer(db_session)
-        for n in range(8):  # a long timeline: the page scrolls
+        for n in range(15):  # a long timeline: the page scrolls
             advance(db_session, order, ("urge", "leader1", {"note": f"第{n + 1}次催办，客户来电询问进度"}))
         page.set_viewport_size({"width": 1366, "height": 900})
         sign_in(page, live_server, "leader1")
@@ -128,7 +128,7 @@ def test_order_page_shows_actions_and_time_left_on_a_laptop_screen_and_stays_put
         page.click("form.gc-action[data-action=dispatch] button[type=submit]")
         page.wait_for_selector("text=派单：已完成")
     db_session.rollback()
-    assert db_session.scalar(select(WorkOrder.urge_count).where(WorkOrder.id == order.id)) == 9
+    assert db_session.scalar(select(WorkOrder.urge_count).where(WorkOrder.id == order.id)) == 16
     events = db_session.scalars(select(WorkOrderEvent.action).where(WorkOrderEvent.order_id == order.id)).all()
     assert events.count("dispatch") == 1
     assert page.csp_violations == []

@@ -373,6 +373,8 @@ class WorkOrderView(GridCareModelView):
         facts = []
         for column in FACT_COLUMNS:
             value = getattr(order, column)
+            if column == "supervision_level" and value == SupervisionLevel.NONE.value:
+                continue
             if column in self.formatters_columns:
                 value = self.formatters_columns[column](value)
             if value is None or value == "" or value == 0 and column.endswith("_count"):

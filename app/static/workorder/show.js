@@ -40,7 +40,7 @@
       var number = form.querySelector('input[name="' + name + '"]');
       var range = form.querySelector('input.gc-scale[data-for="' + name + '"]');
       if (number) { number.value = value; }
-      if (range) { range.value = value; }
+      if (range) { range.value = value; range.classList.remove("gc-untouched"); }
     }
     form.querySelectorAll("input.gc-scale").forEach(function (range) {
       range.addEventListener("input", function () { set(range.dataset.for, range.value); });
