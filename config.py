@@ -110,6 +110,8 @@ class Config:
     # Demand types whose orders need their return visit before the team leader evaluates them
     # (comma-separated codes, e.g. "complaint,urgent"; none by default).
     RETURN_VISIT_REQUIRED_DEMAND_TYPES = os.environ.get("RETURN_VISIT_REQUIRED_DEMAND_TYPES", "")
+    # The registration desk's customer look-up, per user (it matches phones masked to the caller).
+    CUSTOMER_LOOKUP_RATE_LIMIT = os.environ.get("CUSTOMER_LOOKUP_RATE_LIMIT", "30 per minute")
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.GridCareSecurityManager"
