@@ -191,3 +191,13 @@ def test_operator_records_the_visit_of_an_evaluated_order_with_yes_no_choices(db
     visit = db_session.scalar(select(ReturnVisit).where(ReturnVisit.order_id == order.id))
     assert visit.satisfied is True and visit.answers == {"on_time": "no", "solved": "yes", "attitude": 4}
     assert db_session.get(WorkOrder, order.id).state == "evaluated"
+
+
+def test_the_visit_page_reads_the_answers_as_questions_and_words(db_session, login_as):
+    order = _evaluated_order(db_session)
+    _visit(db_session, order, EVALUATED_AT + dt.timedelta(days=1),
+           answers={"on_time": "yes", "solved": "no", "attitude": "5"})
+    visit = db_session.scalar(select(ReturnVisit).where(ReturnVisit.order_id == order.id))
+    html = login_as("leader1").get(f"/returnvisitview/show/{visit.id}").get_data(as_text=True)
+    assert "工作人员是否按时到达？ 是" in html and "问题是否已解决？ 否" in html and "对服务态度是否满意？ 5" in html
+    assert "{&#39;on_time&#39;" not in html and "'on_time'" not in html
