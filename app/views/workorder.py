@@ -79,6 +79,9 @@ _FORM_FIELDS = {
     "callback": ("satisfied", "note"),
     "contact": ("note",),
     "arrive": ("latitude", "longitude", "note"),
+    # Offered once the workflow has them (CONTRACT: transfer and void with a reason).
+    "transfer": ("assignee", "reason"),
+    "void": ("reason",),
 }
 
 
