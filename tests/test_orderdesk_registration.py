@@ -186,3 +186,23 @@ def test_saving_after_a_lookup_posts_what_the_form_shows(db_session, login_as):
     db_session.rollback()
     order = db_session.scalar(select(WorkOrder))
     assert order.customer_id == customer.id and order.phone == PHONE and order.channel == "counter"
+
+
+def test_customers_from_the_marketing_sync_are_found_by_their_phone(app, db_session, login_as, tmp_path):
+    """The sync writes in bulk (no model events): it sets the look-up keys itself, also when a
+    later export changes the number."""
+    export = tmp_path / "customers.csv"
+
+    def write(phone):
+        export.write_text("户号,户名,用电类别,联系电话,用电地址,台区编号\n"
+                          f"3312345678,营销同步客户,居民,{phone},示范县同步路1号,ST001-G04\n", encoding="utf-8")
+
+    write(PHONE)
+    assert app.test_cli_runner().invoke(args=["gridcare", "sync", "customers", str(export)]).exit_code == 0
+    operator = login_as("operator1")
+    assert [hit["customer_no"] for hit in _look(operator, PHONE[-8:]).get_json()["result"]] == ["3312345678"]
+    write("13600001111")
+    assert app.test_cli_runner().invoke(args=["gridcare", "sync", "customers", str(export)]).exit_code == 0
+    assert _look(operator, PHONE[-8:]).get_json()["result"] == []
+    assert [hit["customer_no"] for hit in _look(operator, "36000011").get_json()["result"]] == []
+    assert [hit["customer_no"] for hit in _look(operator, "00001111").get_json()["result"]] == ["3312345678"]
