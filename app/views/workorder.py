@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
+from app import clock
 from app.api.schemas import desk as desk_schemas
 from app.channels import desk
 from app.extensions import db
@@ -40,9 +41,8 @@ from app.models.workorder import (
     WorkOrder,
     WorkOrderEvent,
 )
-from app.security.masking import masked
-from app import clock
 from app.security.manager import per_user
+from app.security.masking import masked
 from app.views import order_list
 from app.views.clocks import describe_left
 from app.views.datamodel import EstimatedCount
@@ -331,7 +331,7 @@ class WorkOrderView(GridCareModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk: Any) -> Any:
-        widgets = self._show(pk)  # 404 when the order is outside the viewer's scope
+        self._show(pk)  # 404 when the order is outside the viewer's scope
         order = db.session.get(WorkOrder, int(pk))
         actor = current_actor()
         assert actor is not None and order is not None
@@ -345,7 +345,6 @@ class WorkOrderView(GridCareModelView):
             select(ExtensionRequest).where(ExtensionRequest.order_id == order.id)
             .order_by(ExtensionRequest.id)
         ).all()
-        _ = widgets
         now = clock.now()
         nearest = clocks.nearest_open(db.session, order, now)
         left = None
