@@ -107,6 +107,13 @@ class Config:
     # The dashboard opens on the month just ended during the first N days of a month.
     DASHBOARD_LAST_MONTH_DAYS = int(os.environ.get("DASHBOARD_LAST_MONTH_DAYS", "5"))
     DEFAULT_DEADLINE_WORKING_DAYS = int(os.environ.get("DEFAULT_DEADLINE_WORKING_DAYS", "3"))
+    # Return visits (回访) may be recorded from resolution until this many days after evaluation.
+    RETURN_VISIT_WINDOW_DAYS = int(os.environ.get("RETURN_VISIT_WINDOW_DAYS", "7"))
+    # Demand types whose orders need their return visit before the team leader evaluates them
+    # (comma-separated codes, e.g. "complaint,urgent"; none by default).
+    RETURN_VISIT_REQUIRED_DEMAND_TYPES = os.environ.get("RETURN_VISIT_REQUIRED_DEMAND_TYPES", "")
+    # The registration desk's customer look-up, per user (it matches phones masked to the caller).
+    CUSTOMER_LOOKUP_RATE_LIMIT = os.environ.get("CUSTOMER_LOOKUP_RATE_LIMIT", "30 per minute")
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.GridCareSecurityManager"

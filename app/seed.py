@@ -35,8 +35,8 @@ TAGS = [("elderly_alone", "独居老人"), ("sensitive", "敏感客户"), ("impo
         ("pv_owner", "光伏用户"), ("ev_owner", "电动汽车用户")]
 INTENTIONS = [("pv", "屋顶光伏"), ("ev_charging", "电动汽车充电"), ("heat_pump", "热泵"),
               ("storage", "储能"), ("electric_cooking", "电炊")]
-QUESTIONS = [("on_time", "工作人员是否按时到达？", 1), ("solved", "问题是否已解决？", 2),
-             ("attitude", "对服务态度是否满意？", 3)]
+QUESTIONS = [("on_time", "工作人员是否按时到达？", 1, "yes_no"), ("solved", "问题是否已解决？", 2, "yes_no"),
+             ("attitude", "对服务态度是否满意？", 3, "satisfaction")]
 
 # (username, role, name, station, team, grids owned)
 STAFF = [
@@ -91,8 +91,8 @@ def seed_organisation(session: Session) -> None:
         _get_or_create(session, CustomerTag, {"code": code}, name=name)
     for code, name in INTENTIONS:
         _get_or_create(session, EnergyIntention, {"code": code}, name=name)
-    for code, text, order in QUESTIONS:
-        _get_or_create(session, CallbackQuestion, {"code": code}, text=text, sort_order=order)
+    for code, text, order, kind in QUESTIONS:
+        _get_or_create(session, CallbackQuestion, {"code": code}, text=text, sort_order=order, kind=kind)
     session.flush()
 
 

@@ -16,6 +16,7 @@ def test_leader_dispatches_verifies_and_scores_in_the_browser(db_session, page, 
     page.goto(f"{live_server}/workorderview/list/")
     assert order.number in page.content()
     page.goto(f"{live_server}/workorderview/show/{order.id}")
+    page.click("details[data-action=dispatch] > summary")  # the action's box opens under the header
     page.select_option("form[data-action=dispatch] select[name=assignee]", label="李台区")
     page.click("form[data-action=dispatch] button[type=submit]")
     page.wait_for_selector("tr.timeline-event[data-action=dispatch]")
@@ -29,7 +30,8 @@ def test_leader_dispatches_verifies_and_scores_in_the_browser(db_session, page, 
 
     page.goto(f"{live_server}/workorderview/show/{order.id}")
     page.click("form[data-action=verify] button[type=submit]")
-    page.wait_for_selector("form[data-action=evaluate]")
+    page.wait_for_selector("form[data-action=evaluate]", state="attached")
+    page.click("details[data-action=evaluate] > summary")
     page.fill("form[data-action=evaluate] input[name=timeliness]", "100")
     page.fill("form[data-action=evaluate] input[name=quality]", "90")
     page.fill("form[data-action=evaluate] input[name=attitude]", "95")

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from app import clock
 from app.jobs.readers import FileFormatError, Reader, Record
 from app.models.base import utcnow
-from app.models.customer import Bill, Customer, EnergyIntention, customer_intention_link
+from app.models.customer import Bill, Customer, EnergyIntention, customer_intention_link, phone_keys
 from app.models.org import Grid, Transformer
 from app.models.sync import QuarantinedRow, QuarantineStatus, SyncRun, SyncStatus
 from app.workflow.calendar import LOCAL_TZ
@@ -240,6 +240,12 @@ class CustomerTarget:
     def key(self, row: dict[str, Any]) -> Any:
         return row["customer_no"]
 
+    @staticmethod
+    def _derived(values: dict[str, Any]) -> dict[str, Any]:
+        """Columns computed from the row: bulk writes skip the model's events, so the phone's
+        look-up keys (app/models/customer.py) are set here."""
+        return phone_keys(values["phone"]) if "phone" in values else {}
+
     def validate(self, values: dict[str, Any]) -> dict[str, Any]:
         number = text(values.get("customer_no"))
         if not number:
@@ -330,7 +336,8 @@ class CustomerTarget:
             values = {f: row.get(f) for f in self.compared}
             current = existing.get(number)
             if current is None:
-                inserts.append({"customer_no": number, **values, "created_at": now, "updated_at": now})
+                inserts.append({"customer_no": number, **values, **self._derived(values),
+                                "created_at": now, "updated_at": now})
                 continue
             changed = any(getattr(current, f) != values[f] for f in self.compared)
             if self.sync_intentions and links.get(current.id, set()) != set(row["intentions"]):
@@ -339,7 +346,7 @@ class CustomerTarget:
             if not changed:
                 result.unchanged += 1
             elif any(getattr(current, f) != values[f] for f in self.compared):
-                updates.append({"id": current.id, **values, "updated_at": now})
+                updates.append({"id": current.id, **values, **self._derived(values), "updated_at": now})
                 result.updated += 1
             else:
                 result.updated += 1

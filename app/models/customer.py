@@ -6,11 +6,35 @@ import datetime as dt
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Table, UniqueConstraint
+import hashlib
+import re
+
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Table, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
 from app.models.org import Grid, Transformer
+
+
+PHONE_TAIL_DIGITS = 8
+
+
+def _digest(digits: str) -> str:
+    return hashlib.sha256(f"gridcare-phone:{digits}".encode()).hexdigest()
+
+
+def phone_keys(phone: str | None) -> dict[str, str | None]:
+    """The look-up keys of a phone number: digests of all its digits and of its last eight.
+
+    The registration desk finds a customer by the full number or its last eight digits even
+    where the role sees the number masked.  Matching on digests means the search is equality
+    only: no prefix, no LIKE, nothing that reveals a digit the caller did not type in full."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if len(digits) < PHONE_TAIL_DIGITS:
+        return {"phone_key": _digest(digits) if digits else None, "phone_tail_key": None}
+    return {"phone_key": _digest(digits), "phone_tail_key": _digest(digits[-PHONE_TAIL_DIGITS:])}
 
 
 class CustomerType(LabeledEnum):
@@ -69,6 +93,9 @@ class Customer(Model):
     name: Mapped[str] = mapped_column(String(128), index=True)
     customer_type: Mapped[str] = mapped_column(String(32), index=True)
     phone: Mapped[Optional[str]] = mapped_column(String(32), index=True)
+    # Digests of the phone for the registration desk's look-up (phone_keys above).
+    phone_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)
+    phone_tail_key: Mapped[Optional[str]] = mapped_column(String(64), index=True)
     id_number: Mapped[Optional[str]] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(255))
     grid_id: Mapped[int] = mapped_column(ForeignKey("org_grid.id"), index=True)
@@ -90,6 +117,14 @@ class Customer(Model):
 
     def __repr__(self) -> str:
         return f"{self.customer_no} {self.name}"
+
+
+@event.listens_for(Customer, "before_insert")
+@event.listens_for(Customer, "before_update")
+def _keep_phone_keys(_mapper: object, _connection: object, customer: Customer) -> None:
+    """ORM writes keep the look-up keys; bulk writes (the marketing sync) set them themselves."""
+    for key, value in phone_keys(customer.phone).items():
+        setattr(customer, key, value)
 
 
 class Bill(Model):

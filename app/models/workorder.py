@@ -37,6 +37,9 @@ class Channel(LabeledEnum):
     OA_DEMAND = ("oa_demand", "OA system transfer")
     ONSITE = ("onsite", "On-site")
     TASK = ("task", "Internal task")
+    # Registered at the station's own desks (issue 16): a customer's phone call, a walk-in.
+    PHONE = ("phone", "Phone call")
+    COUNTER = ("counter", "Service counter (walk-in)")
 
 
 class DemandType(LabeledEnum):
@@ -46,7 +49,8 @@ class DemandType(LabeledEnum):
     SUGGESTION = ("suggestion", "Suggestion")
     OPINION = ("opinion", "Opinion")
     PRAISE = ("praise", "Praise")
-    URGENT = ("urgent", "Urgent")
+    # The code stays "urgent" (the intake contract); what it means is a fault repair (故障报修).
+    URGENT = ("urgent", "Fault repair")
     SERVICE = ("service", "Service request")
 
 
@@ -249,6 +253,15 @@ class ExtensionRequest(Model):
 
 
 
+class QuestionKind(LabeledEnum):
+    """How a return-visit question is answered: the page renders each as its own input."""
+
+    YES_NO = ("yes_no", "Yes / no")
+    SATISFACTION = ("satisfaction", "Satisfaction 1–5")
+    CHOICE = ("choice", "Choice")
+    TEXT = ("text", "Text")
+
+
 class CallbackQuestion(Model):
     """A question asked on every return visit (回访); the set is configured by administrators."""
 
@@ -259,6 +272,15 @@ class CallbackQuestion(Model):
     text: Mapped[str] = mapped_column(String(255))
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    kind: Mapped[str] = mapped_column(String(16), default=QuestionKind.TEXT.value,
+                                      server_default=QuestionKind.TEXT.value)
+    # The answers of a choice question, one a line (or separated by commas).
+    options: Mapped[Optional[str]] = mapped_column(String(500))
+
+    def option_list(self) -> list[str]:
+        import re
+
+        return [part.strip() for part in re.split(r"[\n,，]", self.options or "") if part.strip()]
 
     def __repr__(self) -> str:
         return self.text

@@ -90,12 +90,13 @@ _CHANNEL_ORDER_VIEWS = (
     "CityCallOrderView", "Hotline12345OrderView", "ThreeServicesOrderView",
     "GrassrootsGridOrderView", "ConveniencePointOrderView", "LoveSupermarketOrderView",
     "OnlineNonfaultOrderView", "OaDemandOrderView", "OnsiteOrderView", "TaskOrderView",
+    "PhoneOrderView", "CounterOrderView",  # the station's own desks (issue 16)
 )
 _CHANNEL_MENUS = (
     "Channels",
     *(f"Channel orders: {code}" for code in (
         "city_call", "hotline_12345", "three_services", "grassroots_grid", "convenience_point",
-        "love_supermarket", "online_nonfault", "oa_demand", "onsite", "task")),
+        "love_supermarket", "online_nonfault", "oa_demand", "onsite", "task", "phone", "counter")),
 )
 _CHANNEL_READ = [("can_list", v) for v in _CHANNEL_ORDER_VIEWS] + [
     ("can_show", v) for v in _CHANNEL_ORDER_VIEWS] + [

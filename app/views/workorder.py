@@ -8,18 +8,24 @@ from typing import Any
 
 from urllib.parse import urlencode
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
 from flask_appbuilder.exceptions import ApplyFilterException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.security.decorators import permission_name
+from flask_appbuilder.security.decorators import has_access_api, permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, validate_csrf
+from limits import parse as parse_limit
+from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
+from app import clock
+from app.api.schemas import desk as desk_schemas
+from app.channels import desk
 from app.extensions import db
+from app.models.clocks import ClockKind
 from app.models.org import StaffProfile
 from app.models.workorder import (
     CallbackQuestion,
@@ -29,11 +35,16 @@ from app.models.workorder import (
     ExtensionStatus,
     OrderState,
     Priority,
+    QuestionKind,
+    ReturnVisit,
     SupervisionLevel,
     WorkOrder,
+    WorkOrderEvent,
 )
 from app.security.manager import per_user
+from app.security.masking import masked
 from app.views import order_list
+from app.views.clocks import describe_left
 from app.views.datamodel import EstimatedCount
 from app.views.common import (
     GridCareModelView,
@@ -45,7 +56,7 @@ from app.views.common import (
     mask_formatter,
     refusal,
 )
-from app.workflow import service
+from app.workflow import clocks, service
 from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import DomainError
 
@@ -68,7 +79,28 @@ _FORM_FIELDS = {
     "callback": ("satisfied", "note"),
     "contact": ("note",),
     "arrive": ("latitude", "longitude", "note"),
+    # Offered once the workflow has them (CONTRACT: transfer and void with a reason).
+    "transfer": ("assignee", "reason"),
+    "void": ("reason",),
 }
+
+
+# How the order page draws each action: destructive ones red and confirmed before they go,
+# confirming ones green; the rest plain.  Actions with no required input are one click.
+DESTRUCTIVE_ACTIONS = ("reject", "return", "void", "refuse_extension", "reopen")
+CONFIRMING_ACTIONS = ("verify", "accept", "resolve", "evaluate", "approve_extension")
+ONE_CLICK_ACTIONS = ("accept", "verify", "urge", "resume", "contact")
+# The order page's facts, in this order; empty ones are left out.  Number, state, customer,
+# contact and phone stand in the header.
+FACT_COLUMNS = (
+    "channel", "demand_type", "priority", "supervision_level", "address", "content", "station", "team",
+    "grid", "assignee", "received_at", "registered_at", "dispatched_at", "accepted_at", "resolved_at",
+    "verified_at", "evaluated_at", "deadline", "deadline_provisional", "source_deadline", "resolution",
+    "timely", "score", "score_timeliness", "score_quality", "score_attitude", "evaluation_comment",
+    "urge_count", "return_count", "external_id", "parent", "reopened_from",
+)
+# Evaluation presets: each sets the three scales at once.
+EVALUATION_PRESETS = (("Satisfied", 100), ("Fairly satisfied", 80), ("Unsatisfied", 50))
 
 
 def local_time(value: Any) -> str:
@@ -80,6 +112,24 @@ def local_time(value: Any) -> str:
 def provisional_mark(value: bool | None) -> str:
     """The order page's word for a deadline counted Monday–Friday (a year not entered)."""
     return gettext("provisional: the statutory calendar of that year is not entered yet") if value else ""
+
+
+def event_detail(event: WorkOrderEvent) -> str:
+    """What a timeline step did beyond its states: to whom it went, to which level, how many
+    days, what the customer said."""
+    data = event.data or {}
+    parts = []
+    if data.get("assignee"):
+        parts.append(gettext("to %(name)s", name=data["assignee"]))
+    if data.get("to_level"):
+        parts.append(gettext("to %(level)s", level=SupervisionLevel.label_of(data["to_level"])))
+    if data.get("days"):
+        parts.append(gettext("%(days)s working days", days=data["days"]))
+    if "satisfied" in data:
+        parts.append(gettext("Satisfied") if data["satisfied"] else gettext("Unsatisfied"))
+    if data.get("new_order"):
+        parts.append(f"→ {data['new_order']}")
+    return " · ".join(parts)
 
 
 class WorkOrderView(GridCareModelView):
@@ -94,7 +144,9 @@ class WorkOrderView(GridCareModelView):
         "can_transition", "can_bulk_dispatch",
     ]
     show_template = "workorder/show.html"
-    method_permission_name = {"bulk_dispatch": "bulk_dispatch"}
+    # The desk's customer look-up serves whoever may register a demand.
+    method_permission_name = {"bulk_dispatch": "bulk_dispatch", "customer_lookup": "add"}
+    add_template = "workorder/add.html"
 
     list_columns = [
         "number", "channel", "demand_type", "contact_name", "phone", "grid", "assignee",
@@ -122,9 +174,10 @@ class WorkOrderView(GridCareModelView):
     edit_columns = ["contact_name", "phone", "address", "content", "priority"]
     personal_fields = ("phone",)
     form_choices = {
-        "channel": Channel.choices(),
+        # The desk's own channels first: a call, a walk-in.
+        "channel": sorted(Channel.choices(), key=lambda c: c[0] not in (Channel.PHONE.value, Channel.COUNTER.value)),
         "demand_type": DemandType.choices(),
-        "priority": Priority.choices(),
+        "priority": sorted(Priority.choices(), key=lambda c: c[0] != Priority.NORMAL.value),
     }
     add_form_query_rel_fields = {"grid": [["id", GridRowScopeFilter, None]]}
     # Filter drop-downs list only what the viewer may see, not whole province tables.
@@ -207,6 +260,8 @@ class WorkOrderView(GridCareModelView):
     # --- registration goes through the workflow service --------------------------------
     def _add(self) -> Any:
         form = self.add_form.refresh()
+        if request.method == "GET":
+            self._desk_defaults(form)
         if request.method == "POST" and form.validate():
             actor = current_actor()
             assert actor is not None
@@ -235,6 +290,37 @@ class WorkOrderView(GridCareModelView):
                 return None
         return self._get_add_widget(form=form)
 
+    def _desk_defaults(self, form: Any) -> None:
+        """普通 priority and the channel of the operator's last registration; a grid left
+        blank reads as a prompt, not as "__None"."""
+        actor = current_actor()
+        if actor is not None and hasattr(form, "channel"):
+            form.channel.data = desk.last_channel(db.session, actor, [c for c, _ in self.form_choices["channel"]])
+        if hasattr(form, "priority"):
+            form.priority.data = Priority.NORMAL.value
+        if hasattr(form, "grid"):
+            form.grid.blank_text = gettext("Choose the grid (filled from the customer)")
+
+    @expose("/customer_lookup", methods=["GET"])
+    @has_access_api
+    def customer_lookup(self) -> Any:
+        """The registration form's search box: customers in the caller's scope by 户号, name,
+        address or phone (full, or the last eight digits), phones masked for the caller."""
+        actor = current_actor()
+        if actor is None:
+            return jsonify(message="sign in first"), 401
+        limit = parse_limit(str(current_app.config.get("CUSTOMER_LOOKUP_RATE_LIMIT", "30 per minute")))
+        if not self.appbuilder.sm.limiter.limiter.hit(limit, "customer-lookup", str(actor.user_id)):
+            return jsonify(message=gettext("Too many look-ups; wait a minute and try again.")), 429
+        try:
+            args = desk_schemas.CustomerLookupQuerySchema().load({"q": request.args.get("q", "")})
+            matches = desk.lookup(db.session, actor, args["q"])
+        except SchemaError as error:
+            return jsonify(message=f"q: {' '.join(error.messages.get('q', ['invalid']))}", field="q"), 400
+        except DomainError as error:
+            return jsonify(message=error.message, field=error.field), 400
+        return jsonify(desk_schemas.DeskCustomerListSchema().dump({"result": [m.__dict__ for m in matches]}))
+
     def post_add_redirect(self) -> Any:
         order_id = g.get("created_order_id")
         if order_id:
@@ -245,7 +331,7 @@ class WorkOrderView(GridCareModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk: Any) -> Any:
-        widgets = self._show(pk)  # 404 when the order is outside the viewer's scope
+        self._show(pk)  # 404 when the order is outside the viewer's scope
         order = db.session.get(WorkOrder, int(pk))
         actor = current_actor()
         assert actor is not None and order is not None
@@ -259,14 +345,46 @@ class WorkOrderView(GridCareModelView):
             select(ExtensionRequest).where(ExtensionRequest.order_id == order.id)
             .order_by(ExtensionRequest.id)
         ).all()
+        now = clock.now()
+        nearest = clocks.nearest_open(db.session, order, now)
+        left = None
+        if nearest is not None and not order.suspended:
+            left = clocks.time_left(nearest.deadline, now, nearest.round_the_clock)
+        sm = self.appbuilder.sm
+        visits = db.session.scalars(select(ReturnVisit).where(ReturnVisit.order_id == order.id)
+                                    .order_by(ReturnVisit.id)).all()
         return self.render_template(
-            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
-            related_views=self._related_views, order=order, events=order.events,
+            self.show_template, pk=pk, title=f"{gettext('Work order')} {order.number}",
+            order=order, events=[(e, event_detail(e)) for e in order.events],
             actions=actions, form_fields=_FORM_FIELDS, assignees=assignees,
             questions=questions, extensions=extensions, local_time=local_time,
             action_labels=service.ACTION_LABELS, OrderState=OrderState,
-            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel,
+            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel, QuestionKind=QuestionKind,
+            facts=self._facts(order), nearest=nearest, left=left, describe_left=describe_left,
+            clock_label=ClockKind.label_of, phone=masked("phone", order.phone, actor.sees_personal_data),
+            callable_phone=order.phone if actor.sees_personal_data else None,
+            customer_url=(url_for("CustomerView.show", pk=order.customer_id)
+                          if order.customer_id and sm.has_access("can_show", "CustomerView") else None),
+            destructive=DESTRUCTIVE_ACTIONS, confirming=CONFIRMING_ACTIONS, one_click=ONE_CLICK_ACTIONS,
+            presets=EVALUATION_PRESETS, visits=visits,
+            visit_missing=order.state == OrderState.VERIFIED.value and service.visit_missing(db.session, order),
         )
+
+    def _facts(self, order: WorkOrder) -> list[tuple[str, str, Any]]:
+        """(column, label, shown value) of the order's facts that hold something."""
+        facts = []
+        for column in FACT_COLUMNS:
+            value = getattr(order, column)
+            if column == "supervision_level" and value == SupervisionLevel.NONE.value:
+                continue
+            if column in self.formatters_columns:
+                value = self.formatters_columns[column](value)
+            if value is None or value == "" or value == 0 and column.endswith("_count"):
+                continue
+            if isinstance(value, bool):
+                value = gettext("Yes") if value else gettext("No")
+            facts.append((column, str(self.label_columns[column]), value))
+        return facts
 
     def _assignee_choices(self, order: WorkOrder) -> list[StaffProfile]:
         query = select(StaffProfile).where(StaffProfile.station_id == order.station_id)
@@ -303,6 +421,8 @@ class WorkOrderView(GridCareModelView):
             flash(error.message, "danger")
             return redirect(url_for("WorkOrderView.show", pk=pk))
         flash(gettext("%(action)s: done", action=gettext(service.ACTION_LABELS.get(name, name))), "success")
+        # Back to the order (a reopen past its window: to the new one); the page puts the
+        # reader back where they were (app/static/workorder/show.js).
         return redirect(url_for("WorkOrderView.show", pk=order.id))
 
     @action("bulk_dispatch", _l("Dispatch to grid managers"),

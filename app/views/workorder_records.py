@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.models.workorder import (
+    CallbackQuestion,
     ExtensionRequest,
     ExtensionStatus,
     ReturnVisit,
@@ -81,6 +82,26 @@ class ExtensionRequestView(GridCareModelView):
     label_columns = _LABELS
 
 
+def answers_text(answers: Any) -> str:
+    """A visit's answers as the questions and words the visitor chose (是 / 否, 1–5 …)."""
+    from flask_babel import gettext
+
+    from app.extensions import db
+
+    if not answers:
+        return ""
+    texts = dict(db.session.execute(select(CallbackQuestion.code, CallbackQuestion.text)).all())
+    words = {"yes": gettext("Yes"), "no": gettext("No")}
+    return "；".join(f"{texts.get(code, code)} {words.get(value, value) if isinstance(value, str) else value}"
+                    for code, value in answers.items())
+
+
+def satisfied_text(value: Any) -> str:
+    from flask_babel import gettext
+
+    return gettext("Satisfied") if value else gettext("Unsatisfied")
+
+
 class ReturnVisitView(GridCareModelView):
     datamodel = SQLAInterface(ReturnVisit)
     base_permissions = _READ_ONLY
@@ -89,7 +110,7 @@ class ReturnVisitView(GridCareModelView):
     list_columns = ["order", "satisfied", "note", "visited_at"]
     show_columns = ["order", "satisfied", "answers", "note", "visited_at"]
     search_columns = ["satisfied", "visited_at", "note"]
-    formatters_columns = {"visited_at": local_time}
+    formatters_columns = {"visited_at": local_time, "answers": answers_text, "satisfied": satisfied_text}
     label_columns = _LABELS
 
 

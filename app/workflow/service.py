@@ -32,6 +32,7 @@ from app.models.workorder import (
     ExtensionStatus,
     OrderState,
     Priority,
+    QuestionKind,
     ReturnVisit,
     SupervisionLevel,
     Suspension,
@@ -59,6 +60,10 @@ SUPERVISION_LADDER = [lvl.value for lvl in SupervisionLevel]
 class Policy:
     default_deadline_working_days: int = 3
     reopen_window_days: int = 7
+    # A return visit is taken from resolution until this many days after evaluation.
+    return_visit_window_days: int = 7
+    # Demand types whose orders are evaluated only after their return visit.
+    visit_required_types: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -84,7 +89,15 @@ def configure(config: Any) -> None:
     _default_policy = Policy(
         default_deadline_working_days=int(config.get("DEFAULT_DEADLINE_WORKING_DAYS", 3)),
         reopen_window_days=int(config.get("REOPEN_WINDOW_DAYS", 7)),
+        return_visit_window_days=int(config.get("RETURN_VISIT_WINDOW_DAYS", 7)),
+        visit_required_types=_codes(config.get("RETURN_VISIT_REQUIRED_DEMAND_TYPES", "")),
     )
+
+
+def _codes(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    return frozenset(str(part).strip() for part in value or () if str(part).strip())
 
 
 Router = Callable[[Session, WorkOrder, dt.datetime], RoutingDecision | None]
@@ -124,7 +137,8 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str] | str]] = {
     "extend": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
     "approve_extension": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS),
     "refuse_extension": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS),
-    "callback": ((S.RESOLVED.value, S.VERIFIED.value), LEADERS | {OPERATOR}),
+    # From resolution until RETURN_VISIT_WINDOW_DAYS after evaluation (state_allows).
+    "callback": ((S.RESOLVED.value, S.VERIFIED.value, S.EVALUATED.value), LEADERS | {OPERATOR}),
     # Milestones: offered while the order runs that clock and has not met it yet.
     "contact": ((S.REGISTERED.value, S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
     "arrive": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
@@ -174,9 +188,15 @@ def role_allows(actor: Actor, order: WorkOrder, action: str) -> bool:
     return actor.has_any(who - {ASSIGNEE})
 
 
-def state_allows(order: WorkOrder, action: str, session: Session | None = None) -> bool:
+def state_allows(order: WorkOrder, action: str, session: Session | None = None, *,
+                 policy: Policy | None = None, now: dt.datetime | None = None) -> bool:
     states, _ = _TRANSITIONS[action]
     if order.state not in states:
+        return False
+    policy = policy or _default_policy
+    if action == "callback" and order.state == S.EVALUATED.value:
+        return visit_window_open(order, policy, now or utcnow())
+    if action == "evaluate" and session is not None and visit_missing(session, order, policy):
         return False
     if order.suspended and action not in _ALLOWED_WHILE_SUSPENDED:
         return False
@@ -193,6 +213,26 @@ def state_allows(order: WorkOrder, action: str, session: Session | None = None) 
         pending = _pending_extension(session, order)
         return (pending is None) if action == "extend" else (pending is not None)
     return True
+
+
+def visit_window_open(order: WorkOrder, policy: Policy | None = None, now: dt.datetime | None = None) -> bool:
+    """Whether an evaluated order still takes its return visit."""
+    policy = policy or _default_policy
+    if order.evaluated_at is None:
+        return True
+    return (now or utcnow()) - order.evaluated_at <= dt.timedelta(days=policy.return_visit_window_days)
+
+
+def visit_missing(session: Session, order: WorkOrder, policy: Policy | None = None) -> bool:
+    """The order's demand type needs its return visit before evaluation, and none was made
+    since the order was (last) resolved."""
+    policy = policy or _default_policy
+    if order.demand_type not in policy.visit_required_types:
+        return False
+    query = select(ReturnVisit.id).where(ReturnVisit.order_id == order.id)
+    if order.resolved_at is not None:
+        query = query.where(ReturnVisit.visited_at >= order.resolved_at)
+    return session.scalar(query.limit(1)) is None
 
 
 def available_actions(session: Session, actor: Actor, order: WorkOrder) -> list[str]:
@@ -380,9 +420,15 @@ def perform(
             f"the order has changed since you loaded it (your version {version}, "
             f"current {order.version}); reload and try again"
         )
-    if not state_allows(order, action, session):
+    if not state_allows(order, action, session, policy=policy, now=now):
         if order.suspended and action not in _ALLOWED_WHILE_SUSPENDED:
             raise IllegalTransition(f"cannot {action}: the order is suspended; resume it first")
+        if action == "evaluate" and order.state == S.VERIFIED.value:
+            raise IllegalTransition("cannot evaluate before the return visit: "
+                                    "this demand type needs its return visit first")
+        if action == "callback" and order.state == S.EVALUATED.value:
+            raise IllegalTransition(f"cannot record the return visit: more than "
+                                    f"{policy.return_visit_window_days} days since the evaluation")
         raise IllegalTransition(f"cannot {action} an order that is {order.state}")
 
     handler = _HANDLERS[action]
@@ -710,10 +756,11 @@ def _callback(session, actor, order, params, policy, now):
     answers = params.get("answers") or {}
     if not isinstance(answers, dict):
         raise InvalidInput("answers must be an object of question code → answer", field="answers")
-    known = {q.code for q in session.scalars(select(CallbackQuestion).where(CallbackQuestion.active.is_(True)))}
-    unknown = set(answers) - known
+    questions = {q.code: q for q in session.scalars(select(CallbackQuestion).where(CallbackQuestion.active.is_(True)))}
+    unknown = set(answers) - set(questions)
     if unknown:
         raise InvalidInput(f"unknown question: {sorted(unknown)[0]}", field="answers")
+    answers = {code: _answer(questions[code], value) for code, value in answers.items()}
     note = _text(params, "note", False)
     session.add(ReturnVisit(order_id=order.id, satisfied=satisfied, answers=answers, note=note,
                             visited_by_id=actor.user_id, visited_at=now))
@@ -723,10 +770,43 @@ def _callback(session, actor, order, params, policy, now):
         # An unsatisfied customer sends the order back to its handler for redo (重办).
         order.redo_count += 1
         clocks.reopen(order, met_at=order.resolved_at)
-        order.resolved_at = order.verified_at = None
+        order.resolved_at = order.verified_at = order.evaluated_at = None
         order.timely = None
         _move(session, order, SYSTEM if actor is None else actor, "redo", S.ACCEPTED.value,
               f"redo #{order.redo_count}", now, {"redo_count": order.redo_count})
+
+
+_YES = {"yes", "true", "1", "是"}
+_NO = {"no", "false", "0", "否"}
+
+
+def _answer(question: CallbackQuestion, value: Any) -> Any:
+    """One answer checked against its question's kind: yes/no → "yes"/"no", satisfaction →
+    1–5, choice → one of the options, text → at most 500 characters."""
+    field = f"answer_{question.code}"
+    kind = question.kind or QuestionKind.TEXT.value
+    if kind == QuestionKind.YES_NO.value:
+        text = str(value).strip().lower()
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if text in _YES:
+            return "yes"
+        if text in _NO:
+            return "no"
+        raise InvalidInput(f"{question.code}: answer yes or no", field=field)
+    if kind == QuestionKind.SATISFACTION.value:
+        number = _int({field: value}, field, 1, 5)
+        return number
+    if kind == QuestionKind.CHOICE.value:
+        text = str(value).strip()
+        if text not in question.option_list():
+            raise InvalidInput(f"{question.code}: choose one of {', '.join(question.option_list())}", field=field)
+        return text
+    if not isinstance(value, str):
+        raise InvalidInput(f"{question.code}: the answer must be text", field=field)
+    if len(value) > 500:
+        raise InvalidInput(f"{question.code}: the answer is longer than 500 characters", field=field)
+    return value.strip()
 
 
 def _float(params: dict[str, Any], key: str, lo: float, hi: float) -> float | None:
