@@ -240,8 +240,11 @@ for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
         ("can_get", "AnnouncementApi"), ("can_post", "AnnouncementApi"),
         ("can_list", "MyNotificationsView"), ("can_read", "MyNotificationsView"),
         ("can_get", "NotificationApi"), ("can_post", "NotificationApi"),
-        *_menus("Announcements", "Notifications"),
+        ("can_edit", "NotificationSettingsView"),
+        *_menus("Announcements", "Notifications", "Notification settings"),
     ]
+# The outbox of mails and SMS to staff (NotificationDeliveryView: list, show, retry; menu
+# "Message deliveries") is for administrators only: Admin holds it through "*".
 ACCESS_MATRIX[STATION_MANAGER] += [
     *[(perm, "AnnouncementView") for perm in
       ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_attach")],

@@ -20,7 +20,6 @@ from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
 from app.extensions import db
-from app.models.org import StaffProfile
 from app.models.workorder import (
     CallbackQuestion,
     Channel,
@@ -50,7 +49,7 @@ from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import DomainError
 
 _FORM_FIELDS = {
-    "dispatch": ("assignee", "note"),
+    "dispatch": ("assignee", "note", "confirm_leave"),
     "accept": ("note",),
     "return": ("reason",),
     "resolve": ("resolution",),
@@ -68,6 +67,9 @@ _FORM_FIELDS = {
     "callback": ("satisfied", "note"),
     "contact": ("note",),
     "arrive": ("latitude", "longitude", "note"),
+    "transfer": ("assignee", "reason", "confirm_leave"),
+    "amend": ("content", "priority", "note"),
+    "void": ("reason",),
 }
 
 
@@ -82,7 +84,19 @@ def provisional_mark(value: bool | None) -> str:
     return gettext("provisional: the statutory calendar of that year is not entered yet") if value else ""
 
 
-class WorkOrderView(GridCareModelView):
+class WithoutDeleteOrEdit:
+    """Work orders change only through the workflow (void, amend, transfer…), each step on the
+    timeline: a view of orders has no delete and no generic edit route at all (404), whatever
+    permission a role may hold.  Without ``@expose`` these names register no URL."""
+
+    def delete(self, pk: Any) -> Any:
+        abort(404)
+
+    def edit(self, pk: Any) -> Any:
+        abort(404)
+
+
+class WorkOrderView(WithoutDeleteOrEdit, GridCareModelView):
     datamodel = SQLAInterface(WorkOrder)
     list_title = _l("Work orders")
     show_title = _l("Work order")
@@ -90,8 +104,7 @@ class WorkOrderView(GridCareModelView):
     base_filters = [["id", OrderScopeFilter, None]]
     base_order = ("id", "desc")
     base_permissions = [
-        "can_list", "can_show", "can_add", "can_edit", "can_delete",
-        "can_transition", "can_bulk_dispatch",
+        "can_list", "can_show", "can_add", "can_transition", "can_bulk_dispatch",
     ]
     show_template = "workorder/show.html"
     method_permission_name = {"bulk_dispatch": "bulk_dispatch"}
@@ -119,7 +132,6 @@ class WorkOrderView(GridCareModelView):
         "channel", "demand_type", "customer_no", "contact_name", "phone", "address",
         "content", "grid", "priority",
     ]
-    edit_columns = ["contact_name", "phone", "address", "content", "priority"]
     personal_fields = ("phone",)
     form_choices = {
         "channel": Channel.choices(),
@@ -250,7 +262,8 @@ class WorkOrderView(GridCareModelView):
         actor = current_actor()
         assert actor is not None and order is not None
         actions = service.available_actions(db.session, actor, order)
-        assignees = self._assignee_choices(order) if "dispatch" in actions else []
+        assignees = (service.candidates_for(db.session, actor, order)
+                     if {"dispatch", "transfer"} & set(actions) else [])
         questions = db.session.scalars(
             select(CallbackQuestion).where(CallbackQuestion.active.is_(True))
             .order_by(CallbackQuestion.sort_order)
@@ -265,15 +278,8 @@ class WorkOrderView(GridCareModelView):
             actions=actions, form_fields=_FORM_FIELDS, assignees=assignees,
             questions=questions, extensions=extensions, local_time=local_time,
             action_labels=service.ACTION_LABELS, OrderState=OrderState,
-            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel,
+            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel, priorities=Priority,
         )
-
-    def _assignee_choices(self, order: WorkOrder) -> list[StaffProfile]:
-        query = select(StaffProfile).where(StaffProfile.station_id == order.station_id)
-        actor = current_actor()
-        if actor and actor.scope_level() == "team":
-            query = query.where(StaffProfile.team_id == actor.team_id)
-        return list(db.session.scalars(query.order_by(StaffProfile.name)))
 
     @expose("/transition/<int:pk>/<name>", methods=["POST"])
     @has_access
