@@ -124,6 +124,7 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
 
     call("GET", "/api/v1/workorder/", "/api/v1/workorder/")
     version = call("GET", "/api/v1/workorder/{pk}", f"/api/v1/workorder/{order.id}")["result"]["version"]
+    call("GET", "/api/v1/workorder/{pk}/candidates", f"/api/v1/workorder/{order.id}/candidates")
     call("POST", "/api/v1/workorder/{pk}/{action}", f"/api/v1/workorder/{order.id}/dispatch",
          {"assignee": "manager1", "version": version})
 

@@ -81,4 +81,4 @@ class NotificationDelivery(Model):
     lease_holder: Mapped[Optional[str]] = mapped_column(String(64))
 
     notification: Mapped[Notification] = relationship()
-    user: Mapped[User] = relationship(User, foreign_keys=[user_id])
+    user: Mapped[User] = relationship(User, foreign_keys=[user_id], lazy="joined")

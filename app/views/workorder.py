@@ -87,11 +87,14 @@ def provisional_mark(value: bool | None) -> str:
 class WithoutDeleteOrEdit:
     """Work orders change only through the workflow (void, amend, transfer…), each step on the
     timeline: a view of orders has no delete and no generic edit route at all (404), whatever
-    permission a role may hold.  Without ``@expose`` these names register no URL."""
+    permission a role may hold.  Without ``@expose`` these names register no URL (the names of
+    their permissions stay, for FAB's list widgets that ask whether to draw the buttons)."""
 
+    @permission_name("delete")
     def delete(self, pk: Any) -> Any:
         abort(404)
 
+    @permission_name("edit")
     def edit(self, pk: Any) -> Any:
         abort(404)
 
