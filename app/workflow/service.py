@@ -539,12 +539,15 @@ def _confirmed(params: dict[str, Any], key: str) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"))
 
 
-def _check_available(session: Session, staff: StaffProfile, params: dict[str, Any],
+def _check_available(session: Session, actor: Actor, staff: StaffProfile, params: dict[str, Any],
                      now: dt.datetime) -> dict[str, Any]:
     """Refuse someone on leave or off duty unless the caller confirms (``confirm_leave``);
-    returns what the timeline keeps about it."""
+    returns what the timeline keeps about it.  The system's own dispatches (a task template's
+    named assignee, an outage child following its parent) are not asked."""
     from app.rules.availability import availability_of
 
+    if actor.user_id is None:
+        return {}
     found = availability_of(session, staff, now)
     if found.available:
         return {}
@@ -557,7 +560,7 @@ def _check_available(session: Session, staff: StaffProfile, params: dict[str, An
 
 def _dispatch(session, actor, order, params, policy, now):
     staff = _resolve_assignee(session, actor, order, params)
-    confirmed = _check_available(session, staff, params, now)
+    confirmed = _check_available(session, actor, staff, params, now)
     order.assignee_id = staff.id
     if staff.team_id and not order.team_id:
         order.team_id = staff.team_id
@@ -576,7 +579,7 @@ def _transfer(session, actor, order, params, policy, now):
     staff = _resolve_assignee(session, actor, order, params)
     if staff.id == order.assignee_id:
         raise InvalidInput(f"the order is already with {staff.name}", field="assignee")
-    confirmed = _check_available(session, staff, params, now)
+    confirmed = _check_available(session, actor, staff, params, now)
     before = session.get(StaffProfile, order.assignee_id) if order.assignee_id else None
     order.assignee_id = staff.id
     if staff.team_id and staff.team_id != order.team_id:
