@@ -253,3 +253,25 @@ def test_an_unsatisfied_return_visit_tells_the_assignee_to_redo(db_session, api_
     assert db_session.get(WorkOrder, order.id).state == "accepted"
     titles = list(db_session.scalars(select(Notification.title).where(Notification.order_id == order.id)))
     assert titles[-1] == f"工单 {order.number} 回访不满意，需重办"
+
+
+def test_the_mobile_app_reads_and_sets_the_preferences(db_session, api_as):
+    manager = api_as("manager1")
+    assert manager.get("/api/v1/notification/preferences").get_json()["result"] == {
+        "by_mail": True, "by_sms": True, "sms_number": None, "quiet_start": None, "quiet_end": None}
+    put = manager.client.put("/api/v1/notification/preferences", headers=manager.headers,
+                             json={"by_mail": False, "sms_number": NUMBER, "quiet_start": "22:00", "quiet_end": "07:00"})
+    assert put.status_code == 200
+    assert put.get_json()["result"] == {"by_mail": False, "by_sms": True, "sms_number": NUMBER,
+                                        "quiet_start": "22:00", "quiet_end": "07:00"}
+    for bad, field in (({"quiet_start": "25:00"}, "quiet_start"), ({"by_sms": "yes"}, "by_sms"),
+                       ({"sms_number": "call me"}, "sms_number"), ({"quiet_end": None}, "quiet_end"),
+                       ({"colour": "red"}, "colour")):
+        refused = manager.client.put("/api/v1/notification/preferences", headers=manager.headers, json=bad)
+        assert refused.status_code == 400 and refused.get_json()["field"] == field, bad
+    assert manager.get("/api/v1/notification/preferences").get_json()["result"]["quiet_end"] == "07:00"
+
+    order = make_order(db_session, "ST001-G01")
+    _act(api_as("leader1"), order.id, "dispatch", assignee="manager1")
+    db_session.rollback()
+    assert [(d.channel, d.address) for d in db_session.scalars(select(NotificationDelivery))] == [("sms", NUMBER)]

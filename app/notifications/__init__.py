@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import func, select
@@ -23,6 +23,7 @@ from app.models.notification import (
     NotificationPreference,
 )
 from app.models.org import StaffProfile
+from app.workflow.errors import InvalidInput
 
 
 @dataclass
@@ -79,6 +80,41 @@ def minutes_of(text: str | None) -> int | None:
 
 def hhmm(minutes: int | None) -> str:
     return "" if minutes is None else f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+_PHONE_CHARS = set("0123456789+- ")
+
+
+def save_preference(session: Session, user_id: int, *, by_mail: Any, by_sms: Any, sms_number: Any,
+                    quiet_start: Any, quiet_end: Any, now: dt.datetime) -> Preference:
+    """Check and keep a person's choice; ``InvalidInput`` names the field that is wrong."""
+    for key, value in (("by_mail", by_mail), ("by_sms", by_sms)):
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{key} must be true or false", field=key)
+    if sms_number is not None and not isinstance(sms_number, str):
+        raise InvalidInput("sms_number must be text", field="sms_number")
+    number = (sms_number or "").strip()
+    if number and (len(number) > 32 or not set(number) <= _PHONE_CHARS or sum(c.isdigit() for c in number) < 5):
+        raise InvalidInput("sms_number must be a phone number of digits, at most 32 characters", field="sms_number")
+    quiet: dict[str, int | None] = {}
+    for key, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{key} must be a time of day such as 22:00", field=key)
+        try:
+            quiet[key] = minutes_of(value)
+        except ValueError:
+            raise InvalidInput(f"{key} must be a time of day such as 22:00", field=key) from None
+    if (quiet["quiet_start"] is None) != (quiet["quiet_end"] is None):
+        raise InvalidInput("give both the start and the end of the quiet hours, or neither", field="quiet_end")
+    row = session.get(NotificationPreference, user_id)
+    if row is None:
+        row = NotificationPreference(user_id=user_id)
+        session.add(row)
+    row.by_mail, row.by_sms, row.sms_number = by_mail, by_sms, number or None
+    row.quiet_start, row.quiet_end = quiet["quiet_start"], quiet["quiet_end"]
+    row.updated_at = now
+    session.flush()
+    return preference_of(session, user_id)
 
 
 def _addresses(session: Session, user_ids: list[int]) -> dict[int, tuple[str | None, str | None]]:

@@ -16,14 +16,20 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.models.notification import DeliveryChannel, DeliveryState, NotificationDelivery, NotificationPreference
+from app.models.notification import DeliveryChannel, DeliveryState, NotificationDelivery
 from app.models.org import StaffProfile
-from app.notifications import hhmm, minutes_of, preference_of
+from app.notifications import hhmm, preference_of, save_preference
 from app.notifications.delivery import retry as retry_deliveries
 from app.views.common import GridCareModelView, current_actor, label_formatter
 from app.views.workorder import local_time
+from app.workflow.errors import InvalidInput
 
-_PHONE_CHARS = set("0123456789+- ")
+_MESSAGES = {
+    "sms_number": _l("A phone number of digits, at most 32 characters."),
+    "quiet_start": _l("A time of day such as 22:00."),
+    "quiet_end": _l("A time of day such as 22:00."),
+    "both": _l("Give both the start and the end of the quiet hours, or neither."),
+}
 
 
 class NotificationSettingsView(BaseView):
@@ -52,28 +58,14 @@ class NotificationSettingsView(BaseView):
                       "sms_number": form.get("sms_number", "").strip(),
                       "quiet_start": form.get("quiet_start", "").strip(),
                       "quiet_end": form.get("quiet_end", "").strip()}
-            number = values["sms_number"]
-            if number and (len(number) > 32 or not set(number) <= _PHONE_CHARS or
-                           sum(ch.isdigit() for ch in number) < 5):
-                errors["sms_number"] = gettext("A phone number of digits, at most 32 characters.")
-            quiet: dict[str, int | None] = {}
-            for key in ("quiet_start", "quiet_end"):
-                try:
-                    quiet[key] = minutes_of(str(values[key]))
-                except ValueError:
-                    errors[key] = gettext("A time of day such as 22:00.")
-            if not errors and (quiet["quiet_start"] is None) != (quiet["quiet_end"] is None):
-                errors["quiet_end"] = gettext("Give both the start and the end of the quiet hours, or neither.")
-            if not errors:
-                row = db.session.get(NotificationPreference, actor.user_id)
-                if row is None:
-                    row = NotificationPreference(user_id=actor.user_id)
-                    db.session.add(row)
-                row.by_mail, row.by_sms = bool(values["by_mail"]), bool(values["by_sms"])
-                row.sms_number = number or None
-                row.quiet_start, row.quiet_end = quiet["quiet_start"], quiet["quiet_end"]
-                row.updated_at = utcnow()
+            try:
+                save_preference(db.session, actor.user_id, now=utcnow(), **values)
                 db.session.commit()
+            except InvalidInput as error:
+                db.session.rollback()
+                key = error.field or "sms_number"
+                errors[key] = str(_MESSAGES["both"] if "both" in error.message else _MESSAGES.get(key, error.message))
+            else:
                 flash(gettext("Notification settings saved"), "success")
                 return redirect(url_for("NotificationSettingsView.edit"))
         return self.render_template("notification/settings.html", values=values, errors=errors,
