@@ -275,3 +275,14 @@ def test_the_mobile_app_reads_and_sets_the_preferences(db_session, api_as):
     _act(api_as("leader1"), order.id, "dispatch", assignee="manager1")
     db_session.rollback()
     assert [(d.channel, d.address) for d in db_session.scalars(select(NotificationDelivery))] == [("sms", NUMBER)]
+
+
+def test_an_order_dispatched_by_the_routing_rules_tells_its_assignee(db_session):
+    from tests.rules_helpers import HOTLINE_POWER_CUT, MONDAY_10, save
+
+    save(db_session, "routing", "投诉升级", [HOTLINE_POWER_CUT])
+    order = make_order(db_session, "ST001-G01", channel="hotline_12345", demand_type="complaint",
+                       content="电费账单金额有误", received_at=MONDAY_10)
+    assert order.state == "dispatched"
+    titles = list(db_session.scalars(select(Notification.title).where(Notification.order_id == order.id)))
+    assert titles == [f"新工单 {order.number}，请及时接单"]

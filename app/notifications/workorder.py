@@ -50,7 +50,8 @@ def _message(session: Session, order: WorkOrder, action: str, params: dict[str, 
     content = (order.content or "")[:120]
     deadline = order.deadline.astimezone(LOCAL_TZ).strftime("%m-%d %H:%M") if order.deadline else "—"
     reason = _said(params, "reason", "note")
-    if action == "dispatch" and order.state == OrderState.DISPATCHED.value:
+    # "register": the routing rules dispatched the new order at once.
+    if action in ("dispatch", "register") and order.state == OrderState.DISPATCHED.value:
         return [(assignee, f"新工单 {n}，请及时接单", f"{content}\n处理时限 {deadline}")]
     if action == "transfer":
         out: list[tuple[list[int | None], str, str]] = [
