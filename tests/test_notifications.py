@@ -286,3 +286,28 @@ def test_an_order_dispatched_by_the_routing_rules_tells_its_assignee(db_session)
     assert order.state == "dispatched"
     titles = list(db_session.scalars(select(Notification.title).where(Notification.order_id == order.id)))
     assert titles == [f"新工单 {order.number}，请及时接单"]
+
+
+def test_an_overdue_order_reaches_the_team_leader_by_sms(app, db_session, login_as, gateway):
+    from app.jobs.sla import sweep
+    from app.workflow.calendar import LOCAL_TZ
+    from tests.factories import advance
+
+    assert _settings(login_as("leader1"), by_sms="1", sms_number="13700002222").status_code == 302
+    received = dt.datetime(2026, 11, 23, 9, 0, tzinfo=LOCAL_TZ)  # a Monday: due Thursday 09:00
+    order = make_order(db_session, "ST001-G01", received_at=received)
+    advance(db_session, order, ("dispatch", "leader1", {}), now=received + dt.timedelta(hours=1))
+    db_session.rollback()
+    sms = select(NotificationDelivery).where(NotificationDelivery.channel == "sms")
+    assert db_session.scalars(sms).all() == []  # (the dispatch mailed manager1, who has no mobile)
+
+    sweep(db_session, received + dt.timedelta(days=1.6), {"SLA_MAIL": "0"})  # 53 %: the assignee only
+    sweep(db_session, received + dt.timedelta(days=5), {"SLA_MAIL": "0"})  # overdue
+    db_session.commit()
+    queued = db_session.scalars(sms).all()
+    assert [d.address for d in queued] == ["13700002222"]
+    assert f"工单 {order.number}" in queued[0].subject and "超时" in queued[0].subject
+
+    gateway.start()
+    assert _deliver(app) == "sent 2, failed 0, deferred 0"  # the SMS and manager1's dispatch mail
+    assert [body["to"] for _, body in gateway.received] == ["13700002222"]
