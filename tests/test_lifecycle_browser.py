@@ -23,7 +23,7 @@ def test_dispatch_to_someone_on_leave_needs_the_leaders_confirmation(db_session,
 
     sign_in(page, live_server, "leader1")
     page.goto(f"{live_server}/workorderview/show/{order.id}")
-    row = page.locator("form[data-action=dispatch] tr.gc-candidate", has_text="李台区")
+    row = page.locator("#gc-candidates tr.gc-candidate", has_text="李台区")
     assert "请假至" in row.inner_text()
     page.select_option("form[data-action=dispatch] select[name=assignee]", label="李台区")
     page.click("form[data-action=dispatch] button[type=submit]")
