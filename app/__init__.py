@@ -88,10 +88,12 @@ def register_workflow(app: Flask) -> None:
     After every transition the hooks run in this order, in the transition's transaction:
     the channel's feedback outbox first (it records the result as the transition left it),
     then duplicate flagging and outage grouping (which may link or resolve other orders),
-    then work points of completed tasks and of evaluated orders (scoring rules), and their
-    reversal when an order is reopened or sent back for redo."""
+    then work points of completed tasks and of evaluated orders (scoring rules) and their
+    reversal when an order is reopened or sent back for redo, and last the notifications of
+    the people concerned (in-app, with mail and SMS queued for delivery)."""
     from app import rules
     from app.channels import duplicates, feedback, grouping, settings, tasks
+    from app.notifications.workorder import notify_transition
     from app.rules import routing, scoring
     from app.workflow import calendar, calendar_data, deadlines, service
 
@@ -107,7 +109,7 @@ def register_workflow(app: Flask) -> None:
     service.set_router(routing.route_order)
     for hook in (feedback.record_feedback, duplicates.flag_duplicate, grouping.group_outage,
                  grouping.cascade_resolution, tasks.award_points_on_completion,
-                 scoring.score_order_event):
+                 scoring.score_order_event, notify_transition):
         service.add_hook(hook)
 
 

@@ -113,6 +113,9 @@ gridcare.add_command(feedback)
 from app.reports.cli import report  # noqa: E402
 
 gridcare.add_command(report)
+from app.notifications.cli import notifications  # noqa: E402
+
+gridcare.add_command(notifications)
 
 
 def register_cli(app: Flask) -> None:

@@ -126,6 +126,7 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
 
     call("GET", "/api/v1/workorder/", "/api/v1/workorder/")
     version = call("GET", "/api/v1/workorder/{pk}", f"/api/v1/workorder/{order.id}")["result"]["version"]
+    call("GET", "/api/v1/workorder/{pk}/candidates", f"/api/v1/workorder/{order.id}/candidates")
     call("POST", "/api/v1/workorder/{pk}/{action}", f"/api/v1/workorder/{order.id}/dispatch",
          {"assignee": "manager1", "version": version})
 
@@ -204,6 +205,9 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
          f"/api/v1/announcement/{notice.id}/attachment/{attachment}")
     notification = call("GET", "/api/v1/notification/", "/api/v1/notification/")["result"][0]["id"]
     call("POST", "/api/v1/notification/{pk}/read", f"/api/v1/notification/{notification}/read")
+    call("PUT", "/api/v1/notification/preferences", "/api/v1/notification/preferences",
+         {"by_sms": True, "sms_number": "13900001111", "quiet_start": "22:00", "quiet_end": "07:00"})
+    call("GET", "/api/v1/notification/preferences", "/api/v1/notification/preferences")
     call("GET", "/api/v1/energy/customers/export", "/api/v1/energy/customers/export?format=csv")
     transformer = grid(db_session, "ST001-G01").transformers[0].id
     manager1 = staff(db_session, "manager1").id

@@ -49,7 +49,8 @@ def test_order_past_75_percent_gets_exactly_one_warning_of_that_level(app, db_se
     db_session.commit()
     assert again["warnings"] == 0 and again["notifications"] == 0
     assert db_session.scalar(select(func.count()).select_from(SlaWarning)) == 1
-    assert db_session.scalar(select(func.count()).select_from(Notification)) == 2
+    # (the dispatch told manager1 too: kind "order_dispatch", not a warning)
+    assert db_session.scalar(select(func.count()).select_from(Notification).where(Notification.kind == "sla")) == 2
 
 
 def test_levels_reach_wider_and_an_overdue_order_is_marked(app, db_session, tmp_path):
@@ -100,9 +101,11 @@ def test_the_assignee_sees_the_warning_in_the_notification_list_and_the_app(app,
 
     mobile = api_as("manager1")
     listed = mobile.get("/api/v1/notification/?unread=1").get_json()
-    assert listed["unread"] == 1 and listed["result"][0]["order_id"] == order.id
+    # unread: the warning and, before it, the dispatch (issue 15)
+    assert listed["unread"] == 2 and [n["kind"] for n in listed["result"]] == ["sla", "order_dispatch"]
+    assert listed["result"][0]["order_id"] == order.id
     notice_id = listed["result"][0]["id"]
     assert api_as("leader1").post(f"/api/v1/notification/{notice_id}/read").status_code == 404
     opened = page.post(f"/notifications/read/{notice_id}", data={"csrf_token": csrf_from(html)})
     assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/workorderview/show/{order.id}")
-    assert mobile.get("/api/v1/notification/").get_json()["unread"] == 0
+    assert mobile.get("/api/v1/notification/").get_json()["unread"] == 1

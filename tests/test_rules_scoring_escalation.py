@@ -89,8 +89,12 @@ def test_order_redone_three_times_is_raised_one_supervision_level(db_session):
                                                             WorkOrderEvent.action == "supervise")).one()
     assert event.data["to_level"] == "station" and event.data["rule"] == "督办升级/三次重办升级"
     notified = {n.user_id for n in db_session.scalars(select(Notification).where(
-        Notification.order_id == troubled.id))}
+        Notification.order_id == troubled.id, Notification.kind == "escalation"))}
     assert notified == {staff(db_session, "director1").user_id, staff(db_session, "leader1").user_id}
+    # the assignee is told of the supervision (issue 15)
+    told = db_session.scalars(select(Notification.title).where(
+        Notification.order_id == troubled.id, Notification.kind == "order_supervise")).all()
+    assert told == [f"工单 {troubled.number} 被所级督办"]
 
     # the next sweep does not raise the same order again for the same rule
     assert run_escalation(db_session, now + dt.timedelta(minutes=10)) == []

@@ -8,12 +8,13 @@ from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import func, select
 
-from app.api.common import api_actor, iso, safe
+from app.api.common import api_actor, iso, json_body, safe
 from app.api.schemas import notification as schemas
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.notification import Notification
-from app.workflow.errors import NotFound
+from app.notifications import hhmm, preference_of, save_preference
+from app.workflow.errors import InvalidInput, NotFound
 
 
 def notification_json(n: Notification) -> dict[str, Any]:
@@ -21,12 +22,18 @@ def notification_json(n: Notification) -> dict[str, Any]:
             "order_id": n.order_id, "created_at": iso(n.created_at), "read_at": iso(n.read_at)}
 
 
+def _preference_json(pref: Any) -> dict[str, Any]:
+    return {"by_mail": pref.by_mail, "by_sms": pref.by_sms, "sms_number": pref.sms_number,
+            "quiet_start": hhmm(pref.quiet_start) or None, "quiet_end": hhmm(pref.quiet_end) or None}
+
+
 class NotificationApi(BaseApi):
     resource_name = "notification"
     openapi_spec_tag = "Notifications"
     allow_browser_login = False
     base_permissions = ["can_get", "can_post"]
-    method_permission_name = {"list_mine": "get", "mark_read": "post"}
+    method_permission_name = {"list_mine": "get", "mark_read": "post", "get_preferences": "get",
+                              "put_preferences": "post"}
     openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/", methods=["GET"])
@@ -83,6 +90,59 @@ class NotificationApi(BaseApi):
             item.read_at = utcnow().replace(microsecond=0)
             db.session.commit()
         return self.response(200, **schemas.NotificationResultSchema().dump({"result": notification_json(item)}))
+
+
+    @expose("/preferences", methods=["GET"])
+    @protect()
+    @safe
+    def get_preferences(self) -> Any:
+        """The caller's notification channels and quiet hours.
+        ---
+        get:
+          summary: The caller's notification preferences
+          responses:
+            200:
+              description: the preferences
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/NotificationPreferenceResultSchema'}
+            401: {$ref: '#/components/responses/401'}
+        """
+        actor = api_actor()
+        return self.response(200, **schemas.NotificationPreferenceResultSchema().dump(
+            {"result": _preference_json(preference_of(db.session, actor.user_id))}))
+
+    @expose("/preferences", methods=["PUT"])
+    @protect()
+    @safe
+    def put_preferences(self) -> Any:
+        """Set the caller's channels and quiet hours (fields left out keep their value).
+        ---
+        put:
+          summary: Set the caller's notification preferences
+          requestBody:
+            content:
+              application/json:
+                schema: {$ref: '#/components/schemas/NotificationPreferenceSchema'}
+          responses:
+            200:
+              description: the preferences now
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/NotificationPreferenceResultSchema'}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+        """
+        actor = api_actor()
+        given = json_body()
+        unknown = sorted(set(given) - {"by_mail", "by_sms", "sms_number", "quiet_start", "quiet_end"})
+        if unknown:
+            raise InvalidInput(f"unknown field: {unknown[0]}", field=unknown[0])
+        values = {**_preference_json(preference_of(db.session, actor.user_id)), **given}
+        pref = save_preference(db.session, actor.user_id, now=utcnow(), **values)
+        db.session.commit()
+        return self.response(200, **schemas.NotificationPreferenceResultSchema().dump(
+            {"result": _preference_json(pref)}))
 
 
 def register(appbuilder: Any) -> None:

@@ -18,7 +18,7 @@ from app.models.workorder import Channel, OrderState, WorkOrder
 from app.security.masking import masked, refuse_personal_filters
 from app.workflow import service
 from app.workflow.actor import Actor
-from app.workflow.errors import InvalidInput
+from app.workflow.errors import Forbidden, InvalidInput
 
 MAX_LIMIT = 200
 
@@ -88,7 +88,8 @@ class WorkOrderApi(BaseApi):
     openapi_spec_tag = "Work orders"
     allow_browser_login = False  # bearer tokens only: no cookie-borne writes
     base_permissions = ["can_get", "can_post"]
-    method_permission_name = {"list_orders": "get", "get_order": "get", "act": "post"}
+    method_permission_name = {"list_orders": "get", "get_order": "get", "act": "post",
+                              "candidates": "get"}
     openapi_spec_component_schemas = schemas.COMPONENTS
 
     @expose("/", methods=["GET"])
@@ -169,6 +170,38 @@ class WorkOrderApi(BaseApi):
         order = service.load_order(db.session, actor, pk)
         return self.response(200, **order_body(order, actor))
 
+    @expose("/<int:pk>/candidates", methods=["GET"])
+    @protect()
+    @safe
+    def candidates(self, pk: int) -> Any:
+        """Whom the order may be dispatched or transferred to, with each one's availability.
+        ---
+        get:
+          summary: Dispatch candidates of a work order, with leave, duty and open orders
+          parameters:
+          - {in: path, name: pk, required: true, schema: {type: integer}}
+          responses:
+            200:
+              description: the candidates
+              content:
+                application/json:
+                  schema: {$ref: '#/components/schemas/CandidateListSchema'}
+            401: {$ref: '#/components/responses/401'}
+            403: {$ref: '#/components/responses/403'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        actor = api_actor()
+        order = service.load_order(db.session, actor, pk)
+        if not (service.role_allows(actor, order, "dispatch") or service.role_allows(actor, order, "transfer")):
+            raise Forbidden("your role does not dispatch work orders")
+        found = service.candidates_for(db.session, actor, order)
+        return self.response(200, **schemas.CandidateListSchema().dump({"result": [{
+            "id": c.staff.id, "username": c.staff.user.username if c.staff.user else None,
+            "name": c.staff.name, "available": c.available, "on_leave": c.leave is not None,
+            "leave_until": iso(c.leave.ends_at) if c.leave else None, "on_duty": c.on_duty,
+            "open_orders": c.open_orders,
+        } for c in found]}))
+
     @expose("/<int:pk>/<action>", methods=["POST"])
     @protect()
     @safe
@@ -186,7 +219,7 @@ class WorkOrderApi(BaseApi):
               type: string
               enum: [dispatch, accept, return, resolve, reject, verify, evaluate, urge, supervise,
                      reopen, suspend, resume, extend, approve_extension, refuse_extension, callback,
-                     contact, arrive]
+                     contact, arrive, transfer, amend, void]
           requestBody:
             content:
               application/json:

@@ -9,24 +9,22 @@ concurrent one, skip customers already reached — and then hands each to the se
 
 Senders are pluggable (config ``PUSH_SENDER``): ``OutboxSender`` (default) logs each message
 and appends it to ``OUTBOX_DIR/sms-YYYYMMDD.jsonl``; ``SmsGatewaySender`` posts to an SMS
-gateway over HTTP in production.
+gateway over HTTP in production.  Both are the one SMS adapter of ``app/sms.py``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import string
-import urllib.request
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.energy.customers import clean_criteria, filtered
+from app.sms import Sender, SmsGateway, SmsOutbox
 from app.models.base import utcnow
 from app.models.customer import Customer
 from app.models.energy import CampaignState, DeliveryState, PushCampaign, PushMessage
@@ -38,48 +36,9 @@ log = logging.getLogger(__name__)
 PLACEHOLDERS = ("name", "customer_no", "grid", "address")
 
 
-class Sender(Protocol):
-    name: str
-
-    def send(self, phone: str, body: str) -> None:
-        """Deliver one message; raise on failure."""
-
-
-class OutboxSender:
-    """The embedded default: log and append to a JSON-lines outbox file."""
-
-    name = "outbox"
-
-    def __init__(self, outbox_dir: str | Path) -> None:
-        self.outbox_dir = Path(outbox_dir)
-
-    def send(self, phone: str, body: str) -> None:
-        self.outbox_dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps({"to": phone, "body": body, "at": utcnow().isoformat()}, ensure_ascii=False)
-        with (self.outbox_dir / f"sms-{utcnow():%Y%m%d}.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
-        log.info("push to %s: %s", phone, body)
-
-
-class SmsGatewaySender:
-    """Production: POST ``{"to", "content"}`` as JSON to ``SMS_GATEWAY_URL`` with the header
-    ``Authorization: Bearer SMS_GATEWAY_KEY``; any non-2xx answer counts as a failed delivery
-    (recorded on the message, retried on the next run)."""
-
-    name = "sms_gateway"
-
-    def __init__(self, url: str, key: str, timeout: float = 10.0) -> None:
-        if not url:
-            raise ValueError("SMS_GATEWAY_URL is not set")
-        self.url, self.key, self.timeout = url, key, timeout
-
-    def send(self, phone: str, body: str) -> None:
-        data = json.dumps({"to": phone, "content": body}, ensure_ascii=False).encode("utf-8")
-        request = urllib.request.Request(self.url, data=data, method="POST", headers={
-            "Content-Type": "application/json", "Authorization": f"Bearer {self.key}"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-            if not 200 <= response.status < 300:
-                raise RuntimeError(f"gateway answered {response.status}")
+# The one SMS adapter (app/sms.py), under the names this module has always used.
+OutboxSender = SmsOutbox
+SmsGatewaySender = SmsGateway
 
 
 def sender_from_config(config: Any) -> Sender:

@@ -65,6 +65,8 @@ DEFAULT_JOBS = [
      "Statutory calendar: from 1 November, remind administrators to enter next year's holidays"),
     ("feedback_delivery", "app.channels.callbacks.delivery_job", "* * * * *", 50,
      "Feedback delivery: POST new results to each channel's callback URL, retry failed ones"),
+    ("notification_delivery", "app.notifications.delivery.delivery_job", "* * * * *", 50,
+     "Notification delivery: send queued mails and SMS to staff, retry failed ones"),
 ]
 
 

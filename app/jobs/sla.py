@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session, object_session, selectinload
 from app.models.base import utcnow
 from app.models.jobs import SlaWarning
 from app.models.notification import Notification
+from app.notifications import queue_external
+from app.notifications.workorder import team_leader_users
 from app.models.org import Position, StaffProfile
 from app.models.clocks import ClockKind, WorkOrderClock
 from app.models.workorder import OPEN_STATES, Suspension, WorkOrder, WorkOrderEvent
@@ -172,11 +174,18 @@ def _warn(session: Session, order: WorkOrder, clock: ClockReading, levels: list[
         title = f"工单 {order.number} {what}已用时 {level}%（时限 {deadline}）"
     used = "已用时间" if clock.round_the_clock else "已用工作时间"
     body = f"{order.content[:200]}\n{what}{used} {clock.percent}%，剩余 {_hours(clock.remaining)}。"
+    # An overdue order reaches the team leaders by their own channels too (mail and SMS per
+    # their preference; the mail only when the SLA mail below does not send one already).
+    leaders = set(team_leader_users(session, order.team_id)) if level == OVERDUE else set()
+    external = frozenset({"sms"} if _mail_enabled(config) else {"mail", "sms"})
     for user_id in users:
-        session.add(Notification(user_id=user_id, kind="sla", title=title[:255], body=body,
-                                 link=f"/workorderview/show/{order.id}", order_id=order.id,
-                                 created_at=now))
+        note = Notification(user_id=user_id, kind="sla", title=title[:255], body=body,
+                            link=f"/workorderview/show/{order.id}", order_id=order.id, created_at=now)
+        session.add(note)
         counts["notifications"] += 1
+        if user_id in leaders:
+            session.flush()
+            queue_external(session, note, now, channels=external)
     if users and _mail_enabled(config):
         for email in session.scalars(select(User.email).where(User.id.in_(users))):
             if email:

@@ -61,6 +61,9 @@ class OrderState(LabeledEnum):
     RESOLVED = ("resolved", "Resolved")
     VERIFIED = ("verified", "Verified")
     EVALUATED = ("evaluated", "Evaluated")
+    # Voided (作废) with a reason by a team leader: closed without being handled; no order
+    # is ever deleted.
+    VOIDED = ("voided", "Voided")
 
 
 OPEN_STATES = (

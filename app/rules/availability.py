@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from app.models.org import Position, StaffProfile, Team
 from app.models.rules import RoundRobinCursor, StaffLeave
 from app.models.workorder import OPEN_STATES, WorkOrder
+from app.clock import LOCAL_TZ
 
 MAX_STAND_IN_HOPS = 5
 
@@ -31,6 +32,57 @@ def is_available(session: Session, staff: StaffProfile, now: dt.datetime) -> boo
     if staff.user is not None and not staff.user.active:
         return False
     return current_leave(session, staff.id, now) is None
+
+
+@dataclass
+class Availability:
+    """What the dispatch screens and API show of a candidate: leave, duty and open orders."""
+
+    staff: StaffProfile
+    leave: StaffLeave | None
+    on_duty: bool
+    open_orders: int
+
+    @property
+    def available(self) -> bool:
+        return self.leave is None and self.on_duty
+
+    def describe(self) -> str:
+        if self.leave is not None:
+            until = self.leave.ends_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+            return f"on leave until {until}"
+        return "off duty" if not self.on_duty else "available"
+
+
+def open_order_counts(session: Session, staff_ids: list[int]) -> dict[int, int]:
+    if not staff_ids:
+        return {}
+    return {k: int(v) for k, v in session.execute(
+        select(WorkOrder.assignee_id, func.count()).where(
+            WorkOrder.assignee_id.in_(staff_ids), WorkOrder.state.in_(OPEN_STATES))
+        .group_by(WorkOrder.assignee_id)).all()}
+
+
+def availability_of(session: Session, staff: StaffProfile, now: dt.datetime,
+                    open_orders: int | None = None) -> Availability:
+    if open_orders is None:
+        open_orders = open_order_counts(session, [staff.id]).get(staff.id, 0)
+    active = staff.user is None or staff.user.active
+    return Availability(staff, current_leave(session, staff.id, now), bool(staff.on_duty and active),
+                        open_orders)
+
+
+def candidates(session: Session, staff: list[StaffProfile], now: dt.datetime) -> list[Availability]:
+    """Each candidate's availability, in one query for the open orders and one for leave."""
+    counts = open_order_counts(session, [s.id for s in staff])
+    leaves: dict[int, StaffLeave] = {}
+    if staff:
+        for leave in session.scalars(select(StaffLeave).where(
+                StaffLeave.staff_id.in_([s.id for s in staff]), StaffLeave.starts_at <= now,
+                StaffLeave.ends_at > now).order_by(StaffLeave.id)):
+            leaves[leave.staff_id] = leave
+    return [Availability(s, leaves.get(s.id), bool(s.on_duty and (s.user is None or s.user.active)),
+                         counts.get(s.id, 0)) for s in staff]
 
 
 @dataclass

@@ -209,6 +209,10 @@ def apply(session: Session, order: WorkOrder, item: Fired, now: dt.datetime) -> 
             ))
             order.updated_at = now
             did.append(f"supervision {before} → {after}")
+            # The assignee hears of supervision raised by a rule as of one raised by hand.
+            from app.notifications.workorder import notify_transition
+
+            notify_transition(session, order, "supervise", SYSTEM, {"note": f"escalation rule {item.key}"})
         elif effect.action == "notify_roles":
             for user_id in _recipients(session, order, effect.params["roles"]):
                 session.add(Notification(

@@ -241,7 +241,8 @@ for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER, OPERATOR):
         ("can_get", "AnnouncementApi"), ("can_post", "AnnouncementApi"),
         ("can_list", "MyNotificationsView"), ("can_read", "MyNotificationsView"),
         ("can_get", "NotificationApi"), ("can_post", "NotificationApi"),
-        *_menus("Announcements", "Notifications"),
+        ("can_edit", "NotificationSettingsView"),
+        *_menus("Announcements", "Notifications", "Notification settings"),
     ]
 # The work-point ledger (issue 15): leaders and district managers read it in their scope
 # (a district manager their own entries), on screen and through the API.
@@ -250,6 +251,8 @@ for _role in (STATION_MANAGER, TEAM_LEADER, DISTRICT_MANAGER):
         ("can_list", "WorkPointView"), ("can_get", "WorkPointApi"),
         *_menus("Work-point ledger"),
     ]
+# The outbox of mails and SMS to staff (NotificationDeliveryView: list, show, retry; menu
+# "Message deliveries") is for administrators only: Admin holds it through "*".
 ACCESS_MATRIX[STATION_MANAGER] += [
     *[(perm, "AnnouncementView") for perm in
       ("can_list", "can_show", "can_add", "can_edit", "can_delete", "can_attach")],

@@ -14,6 +14,7 @@ from app.views import (  # noqa: F401
     dashboard,
     energy,
     jobs,
+    notification,
     onsite,
     org,
     points,
@@ -25,7 +26,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, notification, sync, rules, settings, clocks, calendar, audit]
 
 
 def register(appbuilder: Any) -> None:

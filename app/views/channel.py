@@ -39,7 +39,7 @@ from app.views.common import (
     label_formatter,
     mask_formatter,
 )
-from app.views.workorder import local_time
+from app.views.workorder import WithoutDeleteOrEdit, local_time
 from app.workflow import service
 from app.workflow.errors import DomainError
 
@@ -104,7 +104,7 @@ class ChannelApiKeyUseView(GridCareModelView):
 
 
 # --- per-channel order lists --------------------------------------------------------------
-class ChannelOrderView(GridCareModelView):
+class ChannelOrderView(WithoutDeleteOrEdit, GridCareModelView):
     """A list of one channel's orders in the viewer's scope; details open the order page."""
 
     datamodel = SQLAInterface(WorkOrder)

@@ -12,13 +12,13 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import select, update
 from wtforms import ValidationError
 
 from app.extensions import db
 from app.models.base import utcnow
 from app.models.jobs import JobDefinition, JobRun, RunOutcome, SchedulerLease, SlaWarning
-from app.models.notification import Notification
+from app.models.notification import DeliveryChannel, DeliveryState, Notification, NotificationDelivery
 from app.views.common import COMMON_LABELS, GridCareModelView, current_actor, label_formatter
 from app.views.workorder import local_time
 
@@ -223,8 +223,28 @@ class MyNotificationsView(BaseView):
             abort(403)
         items = db.session.scalars(select(Notification).where(Notification.user_id == actor.user_id)
                                    .order_by(Notification.id.desc()).limit(200)).all()
+        deliveries: dict[int, list[NotificationDelivery]] = {}
+        if items:
+            for delivery in db.session.scalars(select(NotificationDelivery).where(
+                    NotificationDelivery.notification_id.in_([n.id for n in items]))
+                    .order_by(NotificationDelivery.id)):
+                deliveries.setdefault(delivery.notification_id, []).append(delivery)
         return self.render_template("jobs/notifications.html", items=items, local_time=local_time,
-                                    title=gettext("Notifications"))
+                                    title=gettext("Notifications"), deliveries=deliveries,
+                                    DeliveryChannel=DeliveryChannel, DeliveryState=DeliveryState)
+
+    @expose("/read-all", methods=["POST"])
+    @has_access
+    @permission_name("read")
+    def read_all(self) -> Any:
+        actor = current_actor()
+        if actor is None or actor.user_id is None:
+            abort(403)
+        db.session.execute(update(Notification).where(
+            Notification.user_id == actor.user_id, Notification.read_at.is_(None),
+        ).values(read_at=utcnow().replace(microsecond=0)))
+        db.session.commit()
+        return redirect(url_for("MyNotificationsView.index"))
 
     @expose("/read/<int:pk>", methods=["POST"])
     @has_access

@@ -18,10 +18,19 @@ def _render() -> Markup:
     return Markup(render_template("gridcare/navbar_full.html", appbuilder=appbuilder))
 
 
+UNREAD = "__GC_UNREAD__"
+
+
 def gridcare_navbar() -> Markup:
     if not getattr(current_user, "is_authenticated", False):
         return _render()
-    return per_user(("navbar", current_user.id, session.get("locale")), _render)
+    cached = per_user(("navbar", current_user.id, session.get("locale")), _render)
+    # The unread count changes between pages: filled into the cached bar on every page.
+    from app.extensions import db
+    from app.notifications import unread_count
+
+    count = unread_count(db.session, current_user.id)
+    return Markup(str(cached).replace(UNREAD, str(count) if count else ""))
 
 
 def register(app: Flask) -> None:

@@ -26,7 +26,6 @@ from app.api.schemas import desk as desk_schemas
 from app.channels import desk
 from app.extensions import db
 from app.models.clocks import ClockKind
-from app.models.org import StaffProfile
 from app.models.workorder import (
     CallbackQuestion,
     Channel,
@@ -61,7 +60,7 @@ from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import DomainError
 
 _FORM_FIELDS = {
-    "dispatch": ("assignee", "note"),
+    "dispatch": ("assignee", "note", "confirm_leave"),
     "accept": ("note",),
     "return": ("reason",),
     "resolve": ("resolution",),
@@ -79,8 +78,8 @@ _FORM_FIELDS = {
     "callback": ("satisfied", "note"),
     "contact": ("note",),
     "arrive": ("latitude", "longitude", "note"),
-    # Offered once the workflow has them (CONTRACT: transfer and void with a reason).
-    "transfer": ("assignee", "reason"),
+    "transfer": ("assignee", "reason", "confirm_leave"),
+    "amend": ("content", "priority", "note"),
     "void": ("reason",),
 }
 
@@ -132,7 +131,22 @@ def event_detail(event: WorkOrderEvent) -> str:
     return " · ".join(parts)
 
 
-class WorkOrderView(GridCareModelView):
+class WithoutDeleteOrEdit:
+    """Work orders change only through the workflow (void, amend, transfer…), each step on the
+    timeline: a view of orders has no delete and no generic edit route at all (404), whatever
+    permission a role may hold.  Without ``@expose`` these names register no URL (the names of
+    their permissions stay, for FAB's list widgets that ask whether to draw the buttons)."""
+
+    @permission_name("delete")
+    def delete(self, pk: Any) -> Any:
+        abort(404)
+
+    @permission_name("edit")
+    def edit(self, pk: Any) -> Any:
+        abort(404)
+
+
+class WorkOrderView(WithoutDeleteOrEdit, GridCareModelView):
     datamodel = SQLAInterface(WorkOrder)
     list_title = _l("Work orders")
     show_title = _l("Work order")
@@ -140,8 +154,7 @@ class WorkOrderView(GridCareModelView):
     base_filters = [["id", OrderScopeFilter, None]]
     base_order = ("id", "desc")
     base_permissions = [
-        "can_list", "can_show", "can_add", "can_edit", "can_delete",
-        "can_transition", "can_bulk_dispatch",
+        "can_list", "can_show", "can_add", "can_transition", "can_bulk_dispatch",
     ]
     show_template = "workorder/show.html"
     # The desk's customer look-up serves whoever may register a demand.
@@ -171,7 +184,6 @@ class WorkOrderView(GridCareModelView):
         "channel", "demand_type", "customer_no", "contact_name", "phone", "address",
         "content", "grid", "priority",
     ]
-    edit_columns = ["contact_name", "phone", "address", "content", "priority"]
     personal_fields = ("phone",)
     form_choices = {
         # The desk's own channels first: a call, a walk-in.
@@ -336,7 +348,8 @@ class WorkOrderView(GridCareModelView):
         actor = current_actor()
         assert actor is not None and order is not None
         actions = service.available_actions(db.session, actor, order)
-        assignees = self._assignee_choices(order) if "dispatch" in actions else []
+        assignees = (service.candidates_for(db.session, actor, order)
+                     if {"dispatch", "transfer"} & set(actions) else [])
         questions = db.session.scalars(
             select(CallbackQuestion).where(CallbackQuestion.active.is_(True))
             .order_by(CallbackQuestion.sort_order)
@@ -359,7 +372,7 @@ class WorkOrderView(GridCareModelView):
             actions=actions, form_fields=_FORM_FIELDS, assignees=assignees,
             questions=questions, extensions=extensions, local_time=local_time,
             action_labels=service.ACTION_LABELS, OrderState=OrderState,
-            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel, QuestionKind=QuestionKind,
+            ExtensionStatus=ExtensionStatus, levels=SupervisionLevel, QuestionKind=QuestionKind, priorities=Priority,
             facts=self._facts(order), nearest=nearest, left=left, describe_left=describe_left,
             clock_label=ClockKind.label_of, phone=masked("phone", order.phone, actor.sees_personal_data),
             callable_phone=order.phone if actor.sees_personal_data else None,
@@ -386,12 +399,6 @@ class WorkOrderView(GridCareModelView):
             facts.append((column, str(self.label_columns[column]), value))
         return facts
 
-    def _assignee_choices(self, order: WorkOrder) -> list[StaffProfile]:
-        query = select(StaffProfile).where(StaffProfile.station_id == order.station_id)
-        actor = current_actor()
-        if actor and actor.scope_level() == "team":
-            query = query.where(StaffProfile.team_id == actor.team_id)
-        return list(db.session.scalars(query.order_by(StaffProfile.name)))
 
     @expose("/transition/<int:pk>/<name>", methods=["POST"])
     @has_access

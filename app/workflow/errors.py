@@ -36,6 +36,13 @@ class StaleVersion(DomainError):
     status = 409
 
 
+class NeedsConfirmation(DomainError):
+    """Allowed only when the caller confirms (e.g. dispatching to someone on leave): the
+    same request again with the named field set to true goes through."""
+
+    status = 409
+
+
 MAX_ID = 2**31 - 1
 
 

@@ -46,6 +46,7 @@ from app.workflow.errors import (
     Forbidden,
     IllegalTransition,
     InvalidInput,
+    NeedsConfirmation,
     NotFound,
     OutOfScope,
     StaleVersion,
@@ -142,11 +143,17 @@ _TRANSITIONS: dict[str, tuple[tuple[str, ...], frozenset[str] | str]] = {
     # Milestones: offered while the order runs that clock and has not met it yet.
     "contact": ((S.REGISTERED.value, S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
     "arrive": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS | {ASSIGNEE}),
+    # The team leader hands a dispatched or accepted order to another district manager (转派);
+    # changes what the order says or how urgent it is (the generic edit is gone); and voids an
+    # order with a reason (作废): no one deletes an order.
+    "transfer": ((S.DISPATCHED.value, S.ACCEPTED.value), LEADERS),
+    "amend": (OPEN_STATES, LEADERS),
+    "void": (OPEN_STATES, LEADERS),
 }
 _MILESTONE_OF = {"contact": clocks.K.CONTACT.value, "arrive": clocks.K.ARRIVAL.value}
 ACTIONS = tuple(_TRANSITIONS)
 # Actions that still make sense while the clock is stopped.
-_ALLOWED_WHILE_SUSPENDED = {"resume", "urge", "supervise"}
+_ALLOWED_WHILE_SUSPENDED = {"resume", "urge", "supervise", "transfer", "amend", "void"}
 
 ACTION_LABELS = {
     "register": "Register",
@@ -169,6 +176,10 @@ ACTION_LABELS = {
     "redo": "Redo",
     "contact": "Record contact",
     "arrive": "Record arrival",
+    "transfer": "Transfer",
+    "amend": "Change content or priority",
+    "void": "Void",
+    "overdue": "Overdue",
 }
 
 
@@ -242,6 +253,23 @@ def available_actions(session: Session, actor: Actor, order: WorkOrder) -> list[
     return [
         a for a in ACTIONS if state_allows(order, a, session) and role_allows(actor, order, a)
     ]
+
+
+def candidates_for(session: Session, actor: Actor, order: WorkOrder, now: dt.datetime | None = None) -> list[Any]:
+    """Whom the actor may dispatch or transfer the order to, each with their availability
+    (leave, duty, open orders): the district managers and team leaders of the order's station,
+    of the actor's team for a team leader."""
+    from app.models.org import Position
+    from app.rules.availability import candidates
+
+    query = select(StaffProfile).where(
+        StaffProfile.station_id == order.station_id,
+        StaffProfile.position.in_([Position.DISTRICT_MANAGER.value, Position.TEAM_LEADER.value]))
+    if actor.scope_level() == "team":
+        query = query.where(StaffProfile.team_id == actor.team_id)
+    staff = list(session.scalars(query.options(selectinload(StaffProfile.user))
+                                 .order_by(StaffProfile.position, StaffProfile.name)))
+    return candidates(session, staff, now or utcnow())
 
 
 # --- registration ------------------------------------------------------------------------
@@ -552,14 +580,104 @@ def _resolve_assignee(session: Session, actor: Actor, order: WorkOrder, params: 
     return staff
 
 
+def _confirmed(params: dict[str, Any], key: str) -> bool:
+    value = params.get(key)
+    return value is True or (isinstance(value, str) and value.lower() in ("1", "true", "yes", "on"))
+
+
+def _check_available(session: Session, actor: Actor, staff: StaffProfile, params: dict[str, Any],
+                     now: dt.datetime) -> dict[str, Any]:
+    """Refuse someone on leave or off duty unless the caller confirms (``confirm_leave``);
+    returns what the timeline keeps about it.  The system's own dispatches (a task template's
+    named assignee, an outage child following its parent) are not asked."""
+    from app.rules.availability import availability_of
+
+    if actor.user_id is None:
+        return {}
+    found = availability_of(session, staff, now)
+    if found.available:
+        return {}
+    if not _confirmed(params, "confirm_leave"):
+        raise NeedsConfirmation(
+            f"{staff.name} is {found.describe()}; confirm to give them the order anyway",
+            field="confirm_leave")
+    return {"confirmed_unavailable": found.describe()}
+
+
 def _dispatch(session, actor, order, params, policy, now):
     staff = _resolve_assignee(session, actor, order, params)
+    confirmed = _check_available(session, actor, staff, params, now)
     order.assignee_id = staff.id
     if staff.team_id and not order.team_id:
         order.team_id = staff.team_id
     order.dispatched_at = now
     _move(session, order, actor, "dispatch", S.DISPATCHED.value, _text(params, "note", False), now,
-          {"assignee": staff.name})
+          {"assignee": staff.name, **confirmed})
+
+
+def _transfer(session, actor, order, params, policy, now):
+    """Another district manager takes the order over in the state it is in; its clocks run on
+    untouched (the customer has waited since registration, whoever handles it)."""
+    if params.get("assignee") in (None, ""):
+        raise InvalidInput("assignee is required: the district manager who takes the order over",
+                           field="assignee")
+    reason = _text(params, "reason")
+    staff = _resolve_assignee(session, actor, order, params)
+    if staff.id == order.assignee_id:
+        raise InvalidInput(f"the order is already with {staff.name}", field="assignee")
+    confirmed = _check_available(session, actor, staff, params, now)
+    before = session.get(StaffProfile, order.assignee_id) if order.assignee_id else None
+    order.assignee_id = staff.id
+    if staff.team_id and staff.team_id != order.team_id:
+        order.team_id = staff.team_id
+    _event(session, order, actor, "transfer", order.state, order.state,
+           f"{before.name if before else '—'} → {staff.name}：{reason}", now,
+           {"from": before.name if before else None, "from_id": before.id if before else None,
+            "assignee": staff.name, "reason": reason, **confirmed})
+
+
+_PRIORITY_NAMES = {"low": "低", "normal": "普通", "high": "高", "urgent": "紧急"}
+
+
+def _amend(session, actor, order, params, policy, now):
+    """The team leader's change of what the order says or how urgent it is, on the timeline."""
+    changes: dict[str, list[Any]] = {}
+    content = _text(params, "content", False, limit=10000)
+    if content is not None and content != order.content:
+        changes["content"] = [order.content, content]
+        order.content = content
+    priority = params.get("priority")
+    if priority not in (None, ""):
+        try:
+            Priority(priority)
+        except ValueError:
+            raise InvalidInput(f"unknown priority: {priority}", field="priority") from None
+        if priority != order.priority:
+            changes["priority"] = [order.priority, priority]
+            order.priority = priority
+    if not changes:
+        raise InvalidInput("change the content or the priority", field="content")
+    said = []
+    if "priority" in changes:
+        old, new = changes["priority"]
+        said.append(f"优先级 {_PRIORITY_NAMES.get(old, old)} → {_PRIORITY_NAMES.get(new, new)}")
+    if "content" in changes:
+        said.append("内容已修改")
+    note = _text(params, "note", False)
+    _event(session, order, actor, "amend", order.state, order.state,
+           "；".join(said) + (f"：{note}" if note else ""), now, {"changes": changes})
+
+
+def _void(session, actor, order, params, policy, now):
+    reason = _text(params, "reason")
+    if order.suspended:  # a voided order's clock stops for good: close the open pause
+        suspension = session.scalar(select(Suspension).where(
+            Suspension.order_id == order.id, Suspension.ended_at.is_(None)))
+        if suspension is not None:
+            suspension.ended_at = now
+        order.suspended = False
+        order.suspended_at = None
+    _move(session, order, actor, "void", S.VOIDED.value, reason, now)
 
 
 def _accept(session, actor, order, params, policy, now):
@@ -854,5 +972,8 @@ _HANDLERS: dict[str, Callable[..., WorkOrder | None]] = {
     "callback": _callback,
     "contact": _contact,
     "arrive": _arrive,
+    "transfer": _transfer,
+    "amend": _amend,
+    "void": _void,
 }
 _ = (ADMIN, Customer)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_order_desk"
-down_revision = "0015_workpoint_ledger"
+down_revision = "0016_lifecycle_notifications"
 branch_labels = None
 depends_on = None
 

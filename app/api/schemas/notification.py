@@ -28,4 +28,20 @@ class NotificationListSchema(Schema):
 NotificationResultSchema = result_of(NotificationSchema, "NotificationResultSchema")
 
 
-COMPONENTS = (NotificationSchema, NotificationListSchema, NotificationResultSchema)
+@body
+class NotificationPreferenceSchema(Schema):
+    """How the caller is told besides the in-app list: mail, SMS, and quiet hours (station
+    time, ``HH:MM``; mails and SMS wait until they end)."""
+
+    by_mail = fields.Boolean()
+    by_sms = fields.Boolean()
+    sms_number = fields.String(allow_none=True, metadata={"description": "empty: the staff profile's mobile"})
+    quiet_start = fields.String(allow_none=True, metadata={"description": "HH:MM"})
+    quiet_end = fields.String(allow_none=True, metadata={"description": "HH:MM"})
+
+
+NotificationPreferenceResultSchema = result_of(NotificationPreferenceSchema, "NotificationPreferenceResultSchema")
+
+
+COMPONENTS = (NotificationSchema, NotificationListSchema, NotificationResultSchema,
+              NotificationPreferenceSchema, NotificationPreferenceResultSchema)

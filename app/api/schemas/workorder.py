@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from app.api.schemas import IsoDateTime, MessageSchema, TimelineEntrySchema, body, result_of, values
+from app.api.schemas import (
+    IsoDateTime,
+    MessageSchema,
+    TimelineEntrySchema,
+    body,
+    result_list,
+    result_of,
+    values,
+)
 from app.models.workorder import Channel, DemandType, OrderState, Priority, SupervisionLevel
 
 ACTIONS = ["dispatch", "accept", "return", "resolve", "reject", "verify", "evaluate", "urge", "supervise",
            "reopen", "suspend", "resume", "extend", "approve_extension", "refuse_extension", "callback",
-           "contact", "arrive", "transfer", "void"]
+           "contact", "arrive", "transfer", "amend", "void"]
 
 
 @body
@@ -111,8 +119,30 @@ class WorkOrderActionSchema(Schema):
     answers = fields.Dict(keys=fields.String(), metadata={"description": "callback: question code → answer"})
     latitude = fields.Float(validate=validate.Range(-90, 90), metadata={"description": "arrive: the phone's position"})
     longitude = fields.Float(validate=validate.Range(-180, 180))
+    confirm_leave = fields.Boolean(metadata={
+        "description": "dispatch, transfer: give the order to someone on leave or off duty anyway "
+                       "(without it such a call is refused with 409)"})
+    content = fields.String(metadata={"description": "amend: the order's new content"})
+    priority = fields.String(validate=validate.OneOf(values(Priority)), metadata={"description": "amend"})
+
+
+@body
+class CandidateSchema(Schema):
+    """Someone an order may be dispatched or transferred to, with their availability now."""
+
+    id = fields.Integer(metadata={"description": "staff id"})
+    username = fields.String(allow_none=True)
+    name = fields.String()
+    available = fields.Boolean(metadata={"description": "not on leave and on duty"})
+    on_leave = fields.Boolean()
+    leave_until = IsoDateTime(allow_none=True)
+    on_duty = fields.Boolean()
+    open_orders = fields.Integer()
+
+
+CandidateListSchema = result_list(CandidateSchema, "CandidateListSchema")
 
 
 COMPONENTS = (MessageSchema, OrderClockSchema, PositionSchema, TimelineEntrySchema, WorkOrderSchema,
               WorkOrderDetailSchema, WorkOrderPageSchema, WorkOrderResultSchema, WorkOrderCreatedSchema,
-              WorkOrderActionSchema)
+              WorkOrderActionSchema, CandidateSchema, CandidateListSchema)
