@@ -65,6 +65,8 @@ DEFAULT_JOBS = [
      "Statutory calendar: from 1 November, remind administrators to enter next year's holidays"),
     ("feedback_delivery", "app.channels.callbacks.delivery_job", "* * * * *", 50,
      "Feedback delivery: POST new results to each channel's callback URL, retry failed ones"),
+    ("directory_sync", "app.security.signon.directory_sync_job", "40 * * * *", 3000,
+     "Directory (AUTH_METHOD=ldap): deactivate the users whose directory entry is gone"),
 ]
 
 
