@@ -14,7 +14,7 @@ PYTEST_ARGS ?=
 .PHONY: oidc-provider run test test-clock test-sqlite bench fuzz lint system-packages clean
 
 # Production's requirements and, on top, the tests', benchmarks' and linter's.
-$(STAMP): requirements.txt requirements-test.txt system-packages
+$(STAMP): requirements.txt requirements-test.txt | system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-test.txt

@@ -41,7 +41,19 @@ class GridCareSecurityApi(SecurityApi):
         if isinstance(body, dict) and "provider" not in body:
             return self.response_400(message="provider: Missing data for required field "
                                              "(\"db\" for database accounts, \"ldap\" for the directory).")
+        config = current_app.config
+        if (isinstance(body, dict) and body.get("provider") == "db" and config.get("AUTH_METHOD", "db") != "db"
+                and signon.is_break_glass(config, body.get("username"))):
+            # the break-glass administrator's database password while the directory signs on
+            user = self.appbuilder.sm.auth_user_db(str(body["username"]), str(body.get("password", "")))
+            return self._tokens(user, bool(body.get("refresh"))) if user else self.response_401()
         return super().login()
+
+    def _tokens(self, user: Any, refresh: bool) -> Any:
+        answer = {"access_token": create_access_token(identity=str(user.id), fresh=True)}
+        if refresh:
+            answer["refresh_token"] = create_refresh_token(identity=str(user.id))
+        return self.response(200, **answer)
 
     login.__doc__ = SecurityApi.login.__doc__
 
@@ -93,10 +105,7 @@ class GridCareSecurityApi(SecurityApi):
         user = self.appbuilder.sm.auth_user_oauth(signon.oidc_userinfo(current_app.config, claims))
         if not user:
             return self.response_401(message="id_token: this account may not sign in to GridCare")
-        answer = {"access_token": create_access_token(identity=str(user.id), fresh=True)}
-        if body.get("refresh"):
-            answer["refresh_token"] = create_refresh_token(identity=str(user.id))
-        return self.response(200, **answer)
+        return self._tokens(user, bool(body.get("refresh")))
 
     def response_401(self, message: Any = None) -> Any:  # type: ignore[override]
         return self.response(401, message=message or "Not authorized")
@@ -182,6 +191,18 @@ class GridCareSecurityManager(SecurityManager):
         g._gridcare_directory = signon.profile_fields(config, attributes)
         return user_dn, attributes
 
+    def _ldap_calculate_user_roles(self, user_attributes: Any) -> list:
+        return self._without_public(super()._ldap_calculate_user_roles(user_attributes))
+
+    def _oauth_calculate_user_roles(self, userinfo: Any) -> list:
+        return self._without_public(super()._oauth_calculate_user_roles(userinfo))
+
+    def _without_public(self, roles: list) -> list:
+        """Only the roles the directory's groups / role claims map to (FAB would add the
+        registration role, Public, to every directory user)."""
+        public = current_app.config.get("AUTH_ROLE_PUBLIC", "Public")
+        return [role for role in roles if role.name != public]
+
     def get_oauth_user_info(self, provider: str, resp: Any) -> dict[str, Any]:
         if provider == "oidc":
             # Authlib checked the id token (signature by the provider's keys, issuer,
@@ -201,8 +222,7 @@ class GridCareSecurityManager(SecurityManager):
         maps to a GridCare role; link the staff profile of their employee number."""
         if user is None:
             return None
-        public = current_app.config.get("AUTH_ROLE_PUBLIC", "Public")
-        if not [role for role in user.roles if role.name != public]:
+        if not self._without_public(list(user.roles)):
             self.session.commit()  # the roles just synchronised (none) are kept
             return None
         signon.link_profile(self.session, user, employee_no=profile.get("employee_no", ""),
