@@ -128,6 +128,11 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     def _invalid_answer(reason: str) -> Any:
         return jsonify({"message": f"invalid token: {reason}"}), 401
 
+    @sm.jwt_manager.user_lookup_error_loader
+    def _user_gone_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+        # deactivated, or no longer listed by the directory (app/security/signon.py)
+        return jsonify({"message": "this account may no longer sign in; sign in again"}), 401
+
     @sm.jwt_manager.unauthorized_loader
     def _missing_answer(reason: str) -> Any:
         return jsonify({"message": "sign in first: " + reason}), 401
