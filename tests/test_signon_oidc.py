@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -22,6 +23,7 @@ from typing import Any, Iterator
 import pytest
 import requests
 
+from tests.signon_server import PASSWORD
 from tests.signon_helpers import free_port, role_names, start_gridcare, wait_for
 
 pytestmark = pytest.mark.databases("sqlite")
@@ -71,7 +73,7 @@ def provider(ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="module")
 def gridcare(provider: str, ports: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     settings = {"AUTH_METHOD": "oidc", "OIDC_ISSUER": provider, "OIDC_CLIENT_ID": CLIENT_ID,
-                "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_ROLE_CLAIM": "roles",
+                "OIDC_CLIENT_SECRET": CLIENT_SECRET, "OIDC_ROLE_CLAIM": "roles", "AUTH_BREAK_GLASS_ADMIN": "admin",
                 "OIDC_ROLE_MAP": json.dumps({"district-manager": "DistrictManager", "team-leader": "TeamLeader"})}
     yield from start_gridcare(tmp_path_factory.mktemp("gridcare-oidc"), ports["gridcare"], settings)
 
@@ -170,3 +172,22 @@ def test_the_exchange_names_a_missing_id_token(gridcare):
     answer = requests.post(f"{gridcare['base']}/api/v1/security/oidc/exchange", json={}, timeout=30)
     assert answer.status_code == 400
     assert answer.json()["message"].startswith("id_token")
+
+
+def test_break_glass_admin_signs_in_with_the_database_password_and_is_audited(gridcare):
+    from sqlalchemy import create_engine, text
+
+    base = gridcare["base"]
+    browser = requests.Session()
+    landed = []
+    for username, password in (("leader1", PASSWORD), ("admin", "wrong-password"), ("admin", PASSWORD)):
+        page = browser.get(f"{base}/break-glass/", timeout=30).text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        landed.append(urllib.parse.urlparse(browser.post(f"{base}/break-glass/", timeout=30, data={
+            "username": username, "password": password, "csrf_token": token}).url).path)
+    assert landed == ["/break-glass/", "/break-glass/", "/workorderview/list/"]
+    engine = create_engine(gridcare["database"])
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT username FROM audit_log WHERE entity = 'BreakGlassLogin'")).scalars().all()
+    engine.dispose()
+    assert rows == ["admin"]

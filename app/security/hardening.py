@@ -91,7 +91,7 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     message = "too many sign-in attempts; wait and try again"
     for view in appbuilder.baseviews:
         name = view.__class__.__name__
-        if name in ("AuthDBView", "SecurityApi", "GridCareSecurityApi") and getattr(view, "blueprint", None) is not None:
+        if name in ("AuthDBView", "AuthLDAPView", "GridCareAuthOAuthView", "SecurityApi", "GridCareSecurityApi") and getattr(view, "blueprint", None) is not None:
             sm.limiter.limit(per_account, methods=["POST"], exempt_when=exempt,
                              key_func=_address_and_username, error_message=message)(view.blueprint)
             sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt,

@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import current_app, g, has_request_context, request
+from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.api import SecurityApi
+from flask_appbuilder.security.forms import LoginForm_db
+from flask_appbuilder.security.views import AuthOAuthView
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_jwt_extended import current_user as current_user_jwt
-from flask_login import current_user
+from flask_login import current_user, login_user
 
 from app.security import signon
 from app.workflow.actor import Actor, actor_for_user
@@ -144,8 +146,29 @@ def per_user(key: tuple, compute: Any) -> Any:
     return value
 
 
+class GridCareAuthOAuthView(AuthOAuthView):
+    """The OpenID Connect sign-in page, plus ``/break-glass/``: the database password form of
+    the break-glass administrator (AUTH_BREAK_GLASS_ADMIN; 404 when none is set)."""
+
+    @expose("/break-glass/", methods=["GET", "POST"])
+    def break_glass(self) -> Any:
+        if not current_app.config.get("AUTH_BREAK_GLASS_ADMIN"):
+            abort(404)
+        form = LoginForm_db()
+        if form.validate_on_submit():
+            user = self.appbuilder.sm.auth_user_db(form.username.data, form.password.data)
+            if not user:
+                flash(str(self.invalid_login_message), "warning")
+                return redirect(url_for(".break_glass"))
+            login_user(user, remember=False)
+            return redirect(self.appbuilder.get_url_for_index)
+        return self.render_template("appbuilder/general/security/login_db.html", title=self.title,
+                                    form=form, appbuilder=self.appbuilder)
+
+
 class GridCareSecurityManager(SecurityManager):
     security_api = GridCareSecurityApi
+    authoauthview = GridCareAuthOAuthView
 
     # --- sign-on: database, LDAP, OpenID Connect (app/security/signon.py) -------------------
     def auth_user_db(self, username: str, password: str) -> Any:
