@@ -119,7 +119,7 @@ def exchange(gridcare: dict[str, Any], id_token: str) -> requests.Response:
 def test_oidc_login_in_chromium_through_the_provider_lands_with_the_role_of_the_claim(gridcare, provider, page):
     base = gridcare["base"]
     page.goto(f"{base}/login/")
-    page.click("text=Sign In with oidc")
+    page.click("text=统一身份认证登录：oidc")
     page.wait_for_url(f"{provider}/**")
     sign_in_at_provider(page, "wangwu")
     page.wait_for_url(f"{base}/workorderview/list/**")
