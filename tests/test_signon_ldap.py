@@ -189,8 +189,11 @@ def test_the_directory_job_deactivates_users_whose_entry_is_gone(gridcare, direc
     from sqlalchemy.orm import Session
     from flask_appbuilder.security.sqla.models import User
 
+    from app.jobs.scheduler import DEFAULT_JOBS
     from app.security.signon import deactivate_gone
 
+    assert ("directory_sync", "app.security.signon.directory_sync_job", "40 * * * *") in [
+        job[:3] for job in DEFAULT_JOBS]
     assert api_login(gridcare["base"], "zhouba").status_code == 200
     con = admin_connection(directory)
     con.delete_s(f"uid=zhouba,{PEOPLE}")

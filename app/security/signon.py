@@ -162,7 +162,7 @@ def audit_break_glass(session: Session, user: Any, via: str) -> None:
 
 def directory_lists(config: Any, user: Any) -> bool:
     """Is this signed-in user still admitted by the directory?  Looked up at most every
-    DIRECTORY_CHECK_SECONDS per user; users other than LDAP's and the break-glass
+    DIRECTORY_CHECK_SECONDS per user and server process; users other than LDAP's and the break-glass
     administrator are not checked.  While the directory cannot be reached the user is let
     through (logged): an outage of the directory does not sign the station out."""
     if config.get("AUTH_METHOD") != "ldap" or is_break_glass(config, user.username):
@@ -209,7 +209,7 @@ def deactivate_gone(session: Session, config: Any, now: dt.datetime) -> dict[str
             checked += 1
             if find_entry(con, config, user.username) is None:
                 user.active = False
-                user.changed_on = now.replace(tzinfo=None) if now.tzinfo else now
+                user.changed_on = now.astimezone(dt.timezone.utc).replace(tzinfo=None) if now.tzinfo else now
                 _CHECKED.pop(user.id, None)
                 deactivated += 1
                 log.info("directory entry of %s is gone: deactivated", user.username)
