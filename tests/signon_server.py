@@ -5,11 +5,13 @@ The settings are read when config.py is imported, as in production, so each sign
 runs in a process of its own.  Before serving it builds the schema (migrations), the roles,
 the demo organisation and staff, and the station's state the tests read: a staff profile
 that waits for its person (employee number E1001, owning grid ST001-G04) and one dispatched
-order in ST001-G01 (manager1's grid) and one in ST001-G04.
+order in ST001-G01 (manager1's grid) and one in ST001-G04.  With SIGNON_TEST_SCHEDULER=1 the
+in-process scheduler runs too, every job paused (run on request from the jobs screen).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 PASSWORD = "GridCare#2026"
@@ -50,6 +52,19 @@ def main(port: int) -> None:
             for grid_code, content in ((OTHER_GRID, "manager1 的网格：表计故障"),
                                        (WAITING_GRID, "赵新的网格：线路检查")):
                 factories.make_order(session, grid_code, content=content)
+    if os.environ.get("SIGNON_TEST_SCHEDULER") == "1":
+        # the in-process scheduler of the embedded default, every job paused: the tests start
+        # the directory job with "run now" on the jobs screen, as an administrator would
+        from sqlalchemy import update
+
+        from app.jobs.scheduler import ensure_default_jobs, start_in_process
+        from app.models.jobs import JobDefinition
+
+        with app.app_context():
+            ensure_default_jobs(db.session)
+            db.session.execute(update(JobDefinition).values(paused=True))
+            db.session.commit()
+        start_in_process(app)
     server = make_server("127.0.0.1", port, app, threaded=True)
     print(f"serving on {port}", flush=True)
     server.serve_forever()
