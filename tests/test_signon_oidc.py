@@ -157,15 +157,18 @@ def test_an_id_token_for_another_audience_is_refused(gridcare, provider, page):
 
 
 def test_an_id_token_signed_by_another_key_is_refused(gridcare, provider):
-    from authlib.jose import JsonWebKey, jwt
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
 
-    key = JsonWebKey.generate_key("RSA", 2048, is_private=True)
+    # the provider's own key id, a key of someone else's
+    kid = requests.get(f"{provider}/jwks", timeout=30).json()["keys"][0]["kid"]
     now = int(time.time())
-    forged = jwt.encode({"alg": "RS256", "kid": "forged"}, {
+    forged = jwt.encode({"alg": "RS256", "kid": kid}, {
         "iss": provider, "aud": CLIENT_ID, "sub": "liuliu", "preferred_username": "liuliu",
-        "roles": ["team-leader"], "iat": now, "exp": now + 300}, key).decode()
+        "roles": ["team-leader"], "iat": now, "exp": now + 300}, RSAKey.generate_key(2048))
     answer = exchange(gridcare, forged)
     assert answer.status_code == 401, answer.text
+    assert answer.json()["message"].startswith("id_token: signature"), answer.text
 
 
 def test_the_exchange_names_a_missing_id_token(gridcare):

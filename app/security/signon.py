@@ -263,25 +263,30 @@ def _provider_keys(issuer: str, refresh: bool = False) -> dict[str, Any]:
 
 def validate_id_token(config: Any, id_token: str) -> dict[str, Any]:
     """The claims of an id token of OIDC_ISSUER for OIDC_CLIENT_ID: signature by the
-    provider's JWKS, issuer, audience and expiry checked (Authlib)."""
-    from authlib.jose import JsonWebToken
-    from authlib.jose.errors import JoseError
+    provider's JWKS, issuer, audience and expiry checked (joserfc, Authlib's JOSE library)."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
 
     issuer = config.get("OIDC_ISSUER", "")
     if not issuer:
         raise InvalidIdToken("OpenID Connect is not configured (OIDC_ISSUER)")
-    jwt = JsonWebToken(["RS256", "PS256", "ES256", "EdDSA"])
-    options = {"iss": {"essential": True, "value": issuer},
-               "aud": {"essential": True, "value": config.get("OIDC_CLIENT_ID", "")},
-               "exp": {"essential": True}, "sub": {"essential": True}}
-    for refresh in (False, True):  # a key not known yet: the provider may have rotated
+    registry = jwt.JWTClaimsRegistry(leeway=30, iss={"essential": True, "value": issuer},
+                                     aud={"essential": True, "value": config.get("OIDC_CLIENT_ID", "")},
+                                     exp={"essential": True}, sub={"essential": True})
+    for refresh in (False, True):  # a key not known yet: the provider may have rotated its keys
         try:
-            claims = jwt.decode(id_token, _provider_keys(issuer, refresh=refresh), claims_options=options)
-            claims.validate(leeway=30)
-            return dict(claims)
+            token = jwt.decode(id_token, KeySet.import_key_set(_provider_keys(issuer, refresh=refresh)),
+                               algorithms=["RS256", "PS256", "ES256", "EdDSA"])
         except JoseError as error:
-            if refresh or "key" not in str(error).lower():
-                raise InvalidIdToken(str(error)) from error
-        except (ValueError, KeyError) as error:
+            if refresh:
+                raise InvalidIdToken(f"signature: {error}") from error
+            continue
+        except ValueError as error:
             raise InvalidIdToken(f"malformed id token: {error}") from error
+        try:
+            registry.validate(token.claims)
+        except JoseError as error:
+            raise InvalidIdToken(str(error)) from error
+        return dict(token.claims)
     raise InvalidIdToken("no key of the provider verifies the token")
