@@ -11,21 +11,26 @@ TEST_DATABASES ?= sqlite postgresql mysql
 TEST_CLOCKS ?= first-working-day new-years-eve year-without-calendar-data make-up-saturday spring-festival-eve
 PYTEST_ARGS ?=
 
-.PHONY: run test test-clock test-sqlite bench fuzz lint system-packages clean
+.PHONY: oidc-provider run test test-clock test-sqlite bench fuzz lint system-packages clean
 
 # Production's requirements and, on top, the tests', benchmarks' and linter's.
-$(STAMP): requirements.txt requirements-test.txt
+$(STAMP): requirements.txt requirements-test.txt | system-packages
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements-test.txt
 	touch $(STAMP)
 
-# CJK fonts for Chinese PDFs, Chromium for the browser tests, poppler for pdftotext.
+# CJK fonts for Chinese PDFs, Chromium for the browser tests, poppler for pdftotext; OpenLDAP's
+# slapd and tools for the sign-on tests, and the headers python-ldap is built against.
 system-packages:
 	@missing=""; \
 	fc-list 2>/dev/null | grep -q "Noto Sans CJK" || missing="$$missing fonts-noto-cjk"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	test -x /usr/sbin/slapd || missing="$$missing slapd"; \
+	command -v ldapsearch >/dev/null || missing="$$missing ldap-utils"; \
+	test -f /usr/include/ldap.h || missing="$$missing libldap2-dev"; \
+	test -f /usr/include/sasl/sasl.h || missing="$$missing libsasl2-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \
@@ -40,7 +45,11 @@ run: $(STAMP) system-packages
 
 # Each database pass and the date-sensitive clock runs go side by side, each to its own log in
 # .test-runs/; the last lines printed are a verdict table naming every run and its failures.
-test: $(STAMP) system-packages lint
+# The OpenID provider of the sign-on tests (Node's oidc-provider, locked in package-lock.json).
+oidc-provider:
+	cd tests/oidc && npm ci --no-audit --no-fund --silent
+
+test: $(STAMP) system-packages oidc-provider lint
 	$(PY) tools/test_suite.py --databases $(TEST_DATABASES) --clocks $(TEST_CLOCKS) --pytest-args "$(PYTEST_ARGS)"
 
 # Only the date-sensitive tests, at one moment: make test-clock CLOCK=2027-01-01T10:00+08:00

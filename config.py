@@ -61,6 +61,52 @@ def _engine_options() -> dict:
     return options
 
 
+def _json_map(name: str) -> dict[str, list[str]]:
+    """A JSON object of the environment (directory group DN or claim value → GridCare role, or
+    a list of roles), as Flask-AppBuilder's AUTH_ROLES_MAPPING; a clear error when malformed."""
+    import json
+
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as error:
+        raise ValueError(f"{name} is not valid JSON: {error}") from None
+    if not isinstance(value, dict) or not all(
+            isinstance(role, str) or (isinstance(role, list) and all(isinstance(r, str) for r in role))
+            for role in value.values()):
+        raise ValueError(f'{name} must be a JSON object of role names, e.g. {{"cn=...": "DistrictManager"}}')
+    return {str(key): [role] if isinstance(role, str) else role for key, role in value.items()}
+
+
+AUTH_METHODS = {"db": 1, "ldap": 2, "oidc": 4}  # Flask-AppBuilder's AUTH_DB, AUTH_LDAP, AUTH_OAUTH
+
+
+def _auth_method() -> str:
+    method = os.environ.get("AUTH_METHOD", "db").strip().lower() or "db"
+    if method not in AUTH_METHODS:
+        raise ValueError(f"AUTH_METHOD must be one of {', '.join(AUTH_METHODS)}, not {method!r}")
+    return method
+
+
+def _oidc_providers() -> list[dict]:
+    issuer = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+    if not issuer:
+        return []
+    return [{
+        "name": "oidc", "icon": "fa-key", "token_key": "access_token",
+        "remote_app": {
+            "client_id": os.environ.get("OIDC_CLIENT_ID", ""),
+            "client_secret": os.environ.get("OIDC_CLIENT_SECRET", ""),
+            "server_metadata_url": f"{issuer}/.well-known/openid-configuration",
+            # authorization code flow with PKCE (S256); Authlib adds and checks the nonce
+            "client_kwargs": {"scope": os.environ.get("OIDC_SCOPE", "openid profile email phone"),
+                              "code_challenge_method": "S256"},
+        },
+    }]
+
+
 class Config:
     APP_NAME = "GridCare 供电所客户服务平台"
     SECRET_KEY = _secret_key()
@@ -124,10 +170,44 @@ class Config:
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 200
     FAB_ROLES_MAPPING: dict = {}
-    AUTH_TYPE = 1  # AUTH_DB
+    # --- Sign-on (docs/deploy.md "Single sign-on"): db (the embedded demo), ldap or oidc ----
+    AUTH_METHOD = _auth_method()
+    AUTH_TYPE = AUTH_METHODS[AUTH_METHOD]
+    # The database administrator who may still sign in with a password while AUTH_METHOD is
+    # ldap or oidc (break-glass; every such sign-in is audited); empty = none.
+    AUTH_BREAK_GLASS_ADMIN = os.environ.get("AUTH_BREAK_GLASS_ADMIN", "")
+    # A directory user's session and JWTs are checked against the directory at most this often.
+    DIRECTORY_CHECK_SECONDS = float(os.environ.get("DIRECTORY_CHECK_SECONDS", "300"))
+    AUTH_ROLES_SYNC_AT_LOGIN = True  # directory groups / the role claim decide at every login
+    AUTH_USER_REGISTRATION_ROLE = "Public"
+    # LDAP (python-ldap): bind with LDAP_BIND_DN, search LDAP_USER_BASE, bind as the user
+    AUTH_LDAP_SERVER = os.environ.get("LDAP_URL", "")
+    AUTH_LDAP_BIND_USER = os.environ.get("LDAP_BIND_DN", "")
+    AUTH_LDAP_BIND_PASSWORD = os.environ.get("LDAP_BIND_PASSWORD", "")
+    AUTH_LDAP_SEARCH = os.environ.get("LDAP_USER_BASE", "")
+    AUTH_LDAP_SEARCH_FILTER = os.environ.get("LDAP_USER_FILTER", "")
+    AUTH_LDAP_UID_FIELD = os.environ.get("LDAP_UID_FIELD", "uid")
+    AUTH_LDAP_GROUP_FIELD = "memberOf"
+    AUTH_LDAP_USE_TLS = _bool("LDAP_START_TLS", False)
+    # groups are also found by searching LDAP_GROUP_BASE for entries naming the user as member
+    # (OpenLDAP without the memberOf overlay); empty = the parent of LDAP_USER_BASE
+    LDAP_GROUP_BASE = os.environ.get("LDAP_GROUP_BASE", "")
+    LDAP_PHONE_FIELD = os.environ.get("LDAP_PHONE_FIELD", "telephoneNumber")
+    LDAP_EMPLOYEE_NUMBER_FIELD = os.environ.get("LDAP_EMPLOYEE_NUMBER_FIELD", "employeeNumber")
+    LDAP_GROUP_ROLE_MAP = _json_map("LDAP_GROUP_ROLE_MAP")
+    # OpenID Connect (Authlib): the issuer's discovery document gives the endpoints and keys
+    OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+    OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+    OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+    OIDC_ROLE_CLAIM = os.environ.get("OIDC_ROLE_CLAIM", "roles")
+    OIDC_EMPLOYEE_CLAIM = os.environ.get("OIDC_EMPLOYEE_CLAIM", "employee_number")
+    OIDC_ROLE_MAP = _json_map("OIDC_ROLE_MAP")
+    OAUTH_PROVIDERS = _oidc_providers() if AUTH_METHOD == "oidc" else []
+    AUTH_USER_REGISTRATION = AUTH_METHOD != "db"  # directory users are created at first login
+    AUTH_ROLES_MAPPING = (LDAP_GROUP_ROLE_MAP if AUTH_METHOD == "ldap"
+                          else OIDC_ROLE_MAP if AUTH_METHOD == "oidc" else {})
     AUTH_ROLE_ADMIN = "Admin"
     AUTH_ROLE_PUBLIC = "Public"
-    AUTH_USER_REGISTRATION = False
     AUTH_RATE_LIMITED = False  # Flask-AppBuilder's fixed limit; ours (below) is per account
     LOGIN_RATE_LIMITED = _bool("LOGIN_RATE_LIMITED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minute")

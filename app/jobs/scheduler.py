@@ -67,6 +67,8 @@ DEFAULT_JOBS = [
      "Feedback delivery: POST new results to each channel's callback URL, retry failed ones"),
     ("notification_delivery", "app.notifications.delivery.delivery_job", "* * * * *", 50,
      "Notification delivery: send queued mails and SMS to staff, retry failed ones"),
+    ("directory_sync", "app.security.signon.directory_sync_job", "40 * * * *", 3000,
+     "Directory (AUTH_METHOD=ldap): deactivate the users whose directory entry is gone"),
 ]
 
 

@@ -81,7 +81,11 @@ class StaffProfile(Model):
     __tablename__ = "org_staff"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id"), unique=True)
+    # None while the profile waits for its person's first sign-on through the directory
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("ab_user.id"), unique=True)
+    # The directory's employee number (LDAP employeeNumber / the OIDC claim): a directory user
+    # signing in for the first time is linked to the profile by it.
+    employee_no: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     position: Mapped[str] = mapped_column(String(32))
     station_id: Mapped[Optional[int]] = mapped_column(ForeignKey("org_station.id"), index=True)
@@ -89,7 +93,7 @@ class StaffProfile(Model):
     mobile: Mapped[Optional[str]] = mapped_column(String(32))
     on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    user: Mapped[User] = relationship(User, foreign_keys=[user_id])
+    user: Mapped[Optional[User]] = relationship(User, foreign_keys=[user_id])
     station: Mapped[Optional[Station]] = relationship()
     team: Mapped[Optional[Team]] = relationship()
     grids: Mapped[list["Grid"]] = relationship(back_populates="district_manager")

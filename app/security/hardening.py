@@ -91,7 +91,7 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     message = "too many sign-in attempts; wait and try again"
     for view in appbuilder.baseviews:
         name = view.__class__.__name__
-        if name in ("AuthDBView", "SecurityApi", "GridCareSecurityApi") and getattr(view, "blueprint", None) is not None:
+        if name in ("AuthDBView", "AuthLDAPView", "GridCareAuthOAuthView", "SecurityApi", "GridCareSecurityApi") and getattr(view, "blueprint", None) is not None:
             sm.limiter.limit(per_account, methods=["POST"], exempt_when=exempt,
                              key_func=_address_and_username, error_message=message)(view.blueprint)
             sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt,
@@ -127,6 +127,11 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     @sm.jwt_manager.invalid_token_loader
     def _invalid_answer(reason: str) -> Any:
         return jsonify({"message": f"invalid token: {reason}"}), 401
+
+    @sm.jwt_manager.user_lookup_error_loader
+    def _user_gone_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:
+        # deactivated, or no longer listed by the directory (app/security/signon.py)
+        return jsonify({"message": "this account may no longer sign in; sign in again"}), 401
 
     @sm.jwt_manager.unauthorized_loader
     def _missing_answer(reason: str) -> Any:

@@ -24,7 +24,7 @@ _LABELS = {
     "company": _l("Company"), "district_manager": _l("District manager"),
     "rated_kva": _l("Rated capacity (kVA)"), "user": _l("User"), "position": _l("Position"),
     "mobile": _l("Mobile"), "on_duty": _l("On duty"), "transformers": _l("Transformers"),
-    "grids": _l("Grids"), "area_class": _l("Area class"),
+    "grids": _l("Grids"), "area_class": _l("Area class"), "employee_no": _l("Employee number"),
 }
 
 
@@ -76,7 +76,9 @@ class StaffProfileView(GridCareModelView):
     base_filters = [["id", StationScopeFilter, None]]
     list_columns = ["name", "position", "station", "team", "on_duty"]
     search_columns = ["name", "position", "station", "team", "on_duty"]
-    add_columns = edit_columns = ["user", "name", "position", "station", "team", "mobile", "on_duty"]
+    # employee_no links a directory user at their first sign-on (issue 19); a profile may wait
+    # for its person without a user
+    add_columns = edit_columns = ["user", "employee_no", "name", "position", "station", "team", "mobile", "on_duty"]
     form_choices = {"position": Position.choices()}
     formatters_columns = {"position": label_formatter(Position)}
     label_columns = _LABELS
