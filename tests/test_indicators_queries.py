@@ -58,6 +58,15 @@ def test_on_time_resolution_counts_orders_still_open_past_their_deadline(db_sess
     assert timeliness(db_session, viewer, scope, OCTOBER)["timely_rate"] == 1.0  # the open one is not "resolved"
 
 
+def test_a_voided_order_is_not_due_for_on_time_resolution(db_session):
+    resolved_order(db_session, "ST001-G01", local(2026, 10, 12), local(2026, 10, 12, 15))  # on time
+    voided = make_order(db_session, "ST001-G02", received_at=local(2026, 10, 12))
+    advance(db_session, voided, ("void", "leader1", {"reason": "客户重复来电"}), now=local(2026, 10, 12, 10))
+    viewer, scope = _station(db_session)
+    figures = on_time_resolution(db_session, viewer, scope, OCTOBER, AFTER)
+    assert figures == {"due": 1, "due_on_time": 1, "on_time_rate": 1.0}
+
+
 def test_satisfaction_comes_from_return_visits(db_session):
     resolved_order(db_session, "ST001-G01", local(2026, 10, 12), local(2026, 10, 12, 15), satisfied=True)
     resolved_order(db_session, "ST001-G02", local(2026, 10, 12), local(2026, 10, 12, 16), satisfied=True)

@@ -19,7 +19,7 @@ from app.models.org import Position, StaffProfile
 from app.models.clocks import WorkOrderClock
 from app.models.login import LoginRecord
 from app.models.points import WorkPointEntry
-from app.models.workorder import OPEN_STATES, Channel, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
+from app.models.workorder import OPEN_STATES, Channel, OrderState, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
 from app.workflow.actor import Actor
 
 W = WorkOrder
@@ -76,11 +76,13 @@ def clock_timeliness(session: Session, actor: Actor, scope: Scope, period: Perio
 def on_time_resolution(session: Session, actor: Actor, scope: Scope, period: Period,
                        now: dt.datetime) -> dict[str, Any]:
     """Of the orders whose deadline fell in the period (up to now), the share resolved by it —
-    unlike the timely rate, an order still open past its deadline counts against it."""
+    unlike the timely rate, an order still open past its deadline counts against it; a voided
+    order is no longer due."""
     end = min(period.end, now)
     due, on_time = session.execute(select(
         func.count(), func.sum(case((and_(W.resolved_at.is_not(None), W.resolved_at <= W.deadline), 1), else_=0)),
-    ).where(*_in_scope(actor, scope), W.deadline >= period.start, W.deadline < end)).one()
+    ).where(*_in_scope(actor, scope), W.state != OrderState.VOIDED.value,
+            W.deadline >= period.start, W.deadline < end)).one()
     return {"due": due or 0, "due_on_time": int(on_time or 0), "on_time_rate": _ratio(on_time or 0, due)}
 
 
