@@ -12,6 +12,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user
 
+from app.security import views as _views
 from app.workflow.actor import Actor, actor_for_user
 
 
@@ -79,6 +80,12 @@ def per_user(key: tuple, compute: Any) -> Any:
 
 class GridCareSecurityManager(SecurityManager):
     security_api = GridCareSecurityApi
+    # Users and roles in the station's words; no login statistics chart (English, and the
+    # audit log says who signed in).  See app/security/views.py.
+    userdbmodelview = _views.GridCareUserView
+    rolemodelview = _views.GridCareRoleView
+    groupmodelview = _views.GridCareGroupView
+    userstatschartview = None
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         """Load the user's permissions once per request instead of one query per check
         (a screen checks twenty-odd menu items and buttons)."""

@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import false
 
 from app.extensions import appbuilder, db
@@ -158,6 +159,13 @@ def plain_value(value: Any) -> Any:
     return value
 
 
+def code_value(value: Any) -> Any:
+    """A record's code (``important``, ``ST001-G01``): shown as code, not as words to translate."""
+    if value is None or value == "":
+        return ""
+    return Markup('<code class="record-code">{}</code>').format(value)
+
+
 def _choices_as_selects(cls: Any) -> None:
     """FAB 5 ignores ``form_choices`` (the forms showed free text fields where a drop-down
     was meant, found by the browser tests): make each one a select on the add/edit forms."""
@@ -198,7 +206,7 @@ class GridCareModelView(ModelView):
         # Empty values show as blank and yes/no in the viewer's language, not "None"/"False".
         formatters = dict(getattr(cls, "formatters_columns", {}) or {})
         for column in set(cls.__dict__.get("list_columns") or []) | set(cls.__dict__.get("show_columns") or []):
-            formatters.setdefault(column, plain_value)
+            formatters.setdefault(column, code_value if column == "code" else plain_value)
         cls.formatters_columns = formatters
 
         datamodel = cls.__dict__.get("datamodel")

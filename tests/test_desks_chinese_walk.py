@@ -1,0 +1,55 @@
+"""Complete Chinese (issue 16): Chromium walks every menu entry of every role and finds no
+Latin-script word outside a short allow-list (codes with digits, brand and format names)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser import sign_in
+
+# Brand, format and protocol names a Chinese screen keeps as they are; the month and
+# year placeholders of inputs are not visible text.
+ALLOWED = {"GridCare", "PDF", "API", "CSV", "XLSX", "JSON", "URL", "HMAC", "SHA", "ID", "OA", "SMS", "AMQP",
+           "Excel", "ECharts", "Leaflet", "OpenStreetMap", "kVA", "kWh", "kW", "YYYY", "MM", "DD", "YYYYMM",
+           "HH", "SS", "QR", "App", "APP", "GBK", "UTF", "chinesecalendar",
+           "admin"}  # the administrator's user name
+ROLES = ["admin", "director1", "leader1", "manager1", "operator1"]
+# A word of Latin letters only (codes such as ST001-G01, GD20261128-0001 or manager1 hold digits).
+WORD = re.compile(r"(?<![\w\-./@:])[A-Za-z][A-Za-z']+(?![\w\-./@:])")
+
+
+def latin_words(text: str) -> set[str]:
+    return {word for word in WORD.findall(text) if word not in ALLOWED}
+
+
+def _menu_links(page) -> list[str]:
+    hrefs = page.eval_on_selector_all(
+        ".navbar-collapse ul.nav a[href]", "links => links.map(a => a.getAttribute('href'))")
+    return sorted({h for h in hrefs if h and h.startswith("/") and "/logout" not in h and "/lang/" not in h})
+
+
+def _visible_text(page) -> str:
+    """What the screen says: the body's text (without what it shows as code: commands, record
+    codes), the page title, buttons' values and fields' placeholders (a user reads those too)."""
+    body = page.evaluate("() => { document.querySelectorAll('code').forEach(e => { e.style.display = 'none'; });"
+                         " return document.body.innerText; }")
+    return "\n".join([page.title(), body, *page.eval_on_selector_all(
+        "input[placeholder], input[type=submit][value], input[type=button][value]",
+        "els => els.map(e => (e.getAttribute('placeholder') || '') + ' ' + "
+        "(e.type === 'submit' || e.type === 'button' ? e.value : ''))")])
+
+
+@pytest.mark.parametrize("username", ROLES)
+def test_every_menu_entry_of_every_role_is_chinese_in_the_browser(db_session, page, live_server, username):
+    sign_in(page, live_server, username)
+    links = _menu_links(page)
+    assert links, "no menu entries"
+    found: dict[str, set[str]] = {}
+    for href in [page.url.replace(live_server, ""), *links]:
+        page.goto(f"{live_server}{href}")
+        words = latin_words(_visible_text(page))
+        if words:
+            found[href] = words
+    assert found == {}, "\n".join(f"{href}: {sorted(words)}" for href, words in sorted(found.items()))
