@@ -4,10 +4,12 @@ Latin-script word outside a short allow-list (codes with digits, brand and forma
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
 from tests.browser import sign_in
+from tests.factories import advance, make_customer, make_order
 
 # Brand, format and protocol names a Chinese screen keeps as they are; the month and
 # year placeholders of inputs are not visible text.
@@ -41,8 +43,21 @@ def _visible_text(page) -> str:
         "(e.type === 'submit' || e.type === 'button' ? e.value : ''))")])
 
 
+def _some_work(session) -> Any:
+    """A customer without tags, with a praise order and an evaluated one, so that lists show
+    rows (states, types, tags, times), not only their headings."""
+    customer = make_customer(session, "ST001-G01")
+    praise = make_order(session, "ST001-G01", demand_type="praise", content="表扬台区经理", customer_no=customer.customer_no)
+    done = make_order(session, "ST001-G02", demand_type="complaint", content="电压低投诉")
+    advance(session, done, ("dispatch", "leader1", {"assignee": "manager1"}), ("accept", "manager1", {}),
+            ("resolve", "manager1", {"resolution": "已调整变压器分接头"}), ("verify", "leader1", {}),
+            ("evaluate", "leader1", {"score": 95}))
+    return customer, praise
+
+
 @pytest.mark.parametrize("username", ROLES)
 def test_every_menu_entry_of_every_role_is_chinese_in_the_browser(db_session, page, live_server, username):
+    _some_work(db_session)
     sign_in(page, live_server, username)
     links = _menu_links(page)
     assert links, "no menu entries"
@@ -53,3 +68,16 @@ def test_every_menu_entry_of_every_role_is_chinese_in_the_browser(db_session, pa
         if words:
             found[href] = words
     assert found == {}, "\n".join(f"{href}: {sorted(words)}" for href, words in sorted(found.items()))
+
+
+def test_visit_page_names_order_types_and_states_in_chinese(db_session, login_as):
+    customer, praise = _some_work(db_session)
+    html = login_as("manager1").get(f"/onsite/customer/{customer.id}").get_data(as_text=True)
+    assert praise.number in html and "表扬" in html and "已受理" in html
+    assert ">praise<" not in html and ">registered<" not in html
+
+
+def test_customer_list_shows_no_empty_brackets_for_tags(db_session, login_as):
+    customer, _ = _some_work(db_session)
+    html = login_as("leader1").get("/customerview/list/").get_data(as_text=True)
+    assert customer.name in html and not re.search(r">\s*\[\]\s*<", html)

@@ -139,6 +139,8 @@ class StationRowScopeFilter(ScopeFilter):
 
 def mask_formatter(field: str) -> Callable[[Any], Any]:
     def _format(value: Any) -> Any:
+        if value is None or value == "":
+            return ""
         actor = current_actor()
         return masked(field, value, bool(actor and actor.sees_personal_data))
 
@@ -156,6 +158,8 @@ def plain_value(value: Any) -> Any:
         return gettext("Yes")
     if value is False:
         return gettext("No")
+    if isinstance(value, (list, tuple, set)):  # a to-many column (tags): names, never "[]"
+        return "、".join(str(getattr(item, "name", None) or item) for item in value)
     return value
 
 
