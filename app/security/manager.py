@@ -82,9 +82,9 @@ class GridCareSecurityManager(SecurityManager):
     security_api = GridCareSecurityApi
     # Users and roles in the station's words; no login statistics chart (English, and the
     # audit log says who signed in).  See app/security/views.py.
-    userdbmodelview = _views.GridCareUserView
-    rolemodelview = _views.GridCareRoleView
-    groupmodelview = _views.GridCareGroupView
+    userdbmodelview = _views.UserDBModelView
+    rolemodelview = _views.RoleModelView
+    groupmodelview = _views.UserGroupModelView
     userstatschartview = None
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         """Load the user's permissions once per request instead of one query per check

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
+from flask_appbuilder.security import views as fab
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 
@@ -29,15 +29,17 @@ def _yes_no(value: Any) -> str:
     return gettext("Yes") if value else gettext("No")
 
 
-class GridCareUserView(UserDBModelView):
+# Each subclass keeps its parent's class name: permissions, endpoints and the access matrix
+# (app/security/access.py) name the views by it.
+class UserDBModelView(fab.UserDBModelView):
     formatters_columns = {"roles": _roles, "active": _yes_no}
 
 
-class GridCareRoleView(RoleModelView):
+class RoleModelView(fab.RoleModelView):
     list_widget = ListWidget  # FAB's role list prints the names itself, unformatted
     list_columns = ["name"]
     formatters_columns = {"name": role_label}
 
 
-class GridCareGroupView(UserGroupModelView):
+class UserGroupModelView(fab.UserGroupModelView):
     formatters_columns = {"roles": _roles}
