@@ -81,3 +81,28 @@ def test_customer_list_shows_no_empty_brackets_for_tags(db_session, login_as):
     customer, _ = _some_work(db_session)
     html = login_as("leader1").get("/customerview/list/").get_data(as_text=True)
     assert customer.name in html and not re.search(r">\s*\[\]\s*<", html)
+
+
+def test_rule_editor_pages_are_chinese_in_the_browser(db_session, page, live_server):
+    from tests.rules_helpers import act, cond, rule, save
+
+    _some_work(db_session)
+    first = save(db_session, "routing", "投诉派单", [rule("投诉加急", {"all": [cond("demand_type", "contains", "complaint")]},
+                                                    act("set_priority", priority="urgent"))])
+    save(db_session, "routing", "投诉派单", [rule("投诉加急", {"all": [cond("demand_type", "contains", "complaint")]},
+                                               act("set_priority", priority="high"))], rule_set_id=first.id)
+    sign_in(page, live_server, "admin")
+    found: dict[str, set[str]] = {}
+    for href in ["/rules/", "/rules/new/routing", f"/rules/edit/{first.id}", f"/rules/history/{first.id}",
+                 f"/rules/diff/{first.id}?a=1&b=2", "/rules/dryrun?domain=routing"]:
+        page.goto(f"{live_server}{href}")
+        if href.startswith("/rules/edit"):
+            page.click("#draft-dry-run-button")
+            page.wait_for_selector("#draft-dry-run-table")
+        if href.startswith("/rules/dryrun"):
+            page.click("#dryrun-form button[type=submit]")
+            page.wait_for_selector("#dryrun-result")
+        words = latin_words(_visible_text(page))
+        if words:
+            found[href] = words
+    assert found == {}, "\n".join(f"{href}: {sorted(words)}" for href, words in sorted(found.items()))

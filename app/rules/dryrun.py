@@ -41,6 +41,7 @@ class DryRunRow:
     points: Decimal | None = None
     supervision: str | None = None
     effects: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    order: dict[str, str] = field(default_factory=dict)  # number, channel, demand_type, content
 
 
 def _rule_sets(session: Session, domain: str, rule_set_id: int | None,
@@ -109,6 +110,8 @@ def dry_run(
             row = DryRunRow(order.id, f"{order.number} · {order.channel} · {order.demand_type} · "
                                       f"{(order.content or '')[:30]}")
             row.priority, row.supervision = order.priority, order.supervision_level
+            row.order = {"number": order.number, "channel": order.channel, "demand_type": order.demand_type,
+                         "content": (order.content or "")[:30]}
             current = session.get(StaffProfile, order.assignee_id) if order.assignee_id else None
             row.assignee = current.name if current is not None else None
             if domain == "routing":

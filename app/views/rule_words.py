@@ -10,7 +10,7 @@ from typing import Any
 
 from flask_babel import gettext
 
-from app.models.workorder import Priority, SupervisionLevel
+from app.models.workorder import Channel, DemandType, Priority, SupervisionLevel
 
 
 class RuleWords:
@@ -107,8 +107,12 @@ def dry_run_row(words: RuleWords, domain: str, row: Any) -> dict[str, Any]:
     if domain == "targeting":  # customers: no priority, assignee or points
         return {"subject": row.subject, "fired": row.fired, "priority": "", "assignee": "", "points": None,
                 "supervision": "", "lines": lines or [gettext("No rule fires.")]}
+    subject = row.subject
+    if row.order:  # the order in words: number · 渠道 · 诉求类型 · content
+        subject = " · ".join([row.order["number"], Channel.label_of(row.order["channel"]),
+                              DemandType.label_of(row.order["demand_type"]), row.order["content"]])
     return {
-        "subject": row.subject,
+        "subject": subject,
         "fired": row.fired,
         "priority": Priority.label_of(row.priority) if row.priority else "",
         "assignee": row.assignee or gettext("nobody (waits for dispatch)"),
