@@ -149,7 +149,11 @@ def test_dashboard_overdue_now_equals_the_overdue_button(db_session, login_as):
         now_count = int(re.search(r'id="overdue-count" data-value="(\d+)"', html).group(1))
         link = re.search(r'id="overdue-count".*?href="([^"]+)"', html, re.S).group(1).replace("&amp;", "&")
         listed = leader.get(link).get_data(as_text=True)
+        everything = leader.get(LIST).get_data(as_text=True)
     assert "overdue=1" in link and "_flt_2_deadline" not in link
+    # Unfiltered, the rows marked red are exactly those the button lists (not the suspended one).
+    red = re.findall(r'<tr class="order-row danger" data-id="(\d+)"', everything)
+    assert sorted(red) == sorted([str(made["contact_late"].id), str(made["completion_late"].id)])
     rows = re.findall(r'<tr class="order-row[^"]*" data-id="(\d+)"', listed)
     assert now_count == len(rows) == 2
     assert sorted(rows) == sorted([str(made["contact_late"].id), str(made["completion_late"].id)])

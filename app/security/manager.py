@@ -86,6 +86,14 @@ class GridCareSecurityManager(SecurityManager):
     rolemodelview = _views.RoleModelView
     groupmodelview = _views.UserGroupModelView
     userstatschartview = None
+
+    def __init__(self, appbuilder: Any) -> None:
+        super().__init__(appbuilder)
+        from app.views.datamodel import EagerInterface
+
+        # The lists name each user's and group's roles: loaded in one query, not one per row.
+        self.userdbmodelview.datamodel = EagerInterface(self.user_model, ["roles", "groups"])
+        self.groupmodelview.datamodel = EagerInterface(self.group_model, ["roles"])
     def _has_view_access(self, user: object, permission_name: str, view_name: str) -> bool:
         """Load the user's permissions once per request instead of one query per check
         (a screen checks twenty-odd menu items and buttons)."""

@@ -153,7 +153,8 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
     sort = sort.desc() if order_direction == "desc" else sort.asc()
     tie = WorkOrder.id.desc() if order_direction == "desc" else WorkOrder.id.asc()
     plain = [c for c in columns if c not in ("grid", "assignee")]
-    query = (session.query(WorkOrder.id, WorkOrder.deadline_provisional, *(getattr(WorkOrder, c) for c in plain),
+    query = (session.query(WorkOrder.id, WorkOrder.deadline_provisional, WorkOrder.suspended.label("_suspended"),
+                           *(getattr(WorkOrder, c) for c in plain),
                            grid.name.label("grid"), assignee.name.label("assignee"))
              .select_from(WorkOrder)
              .outerjoin(grid, grid.id == WorkOrder.grid_id)
@@ -175,7 +176,8 @@ def build(view: Any, actor: Actor, session: Any, threshold: int) -> Listing:
         if "phone" in row:
             row["phone"] = masked("phone", row["phone"], actor.sees_personal_data)
         deadline = record.deadline if "deadline" in columns else None
-        row["overdue"] = bool(deadline and deadline < now and record.state in OPEN_STATES)
+        # Red exactly when the 超期 button lists it: open, running (not suspended), past a deadline.
+        row["overdue"] = bool(deadline and deadline < now and record.state in OPEN_STATES and not record._suspended)
         row["deadline"] = _local(deadline)
         # The open clock falling due first, with its time left (stopped while suspended).
         found = nearest.get(record.id) if record.state in OPEN_STATES else None
