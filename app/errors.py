@@ -66,6 +66,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):  # type: ignore[no-untyped-def]
         if _wants_json():
+            wait = _wait_seconds(error)
+            if wait:  # rate limited: say how long, as the Retry-After header does
+                return jsonify({"message": f"too many attempts; try again in {wait} s", "retry_after": wait}), 429, \
+                    {"Retry-After": str(wait)}
             return jsonify({"message": error.description or error.name}), error.code
         if error.code is None or error.code < 400:
             return error

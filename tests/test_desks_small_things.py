@@ -43,6 +43,17 @@ def test_ten_successful_sign_ins_in_a_row_do_not_lock_an_account(app, login_limi
         assert answer.status_code == 200
 
 
+def test_ten_failed_api_sign_ins_lock_the_account_and_say_how_long(app, login_limit):
+    def attempt(password: str) -> Any:
+        return app.test_client().post("/api/v1/security/login",
+                                      json={"username": "operator1", "password": password, "provider": "db"})
+
+    assert [attempt("wrong").status_code for _ in range(10)] == [401] * 10
+    locked = attempt(PASSWORD)
+    assert locked.status_code == 429
+    assert 0 < locked.get_json()["retry_after"] <= 300 and locked.headers["Retry-After"].isdigit()
+
+
 def test_ten_failed_sign_ins_lock_the_account_with_a_chinese_page_in_the_browser(app, login_limit, page, live_server):
     for _ in range(10):
         page.goto(f"{live_server}/login/")
