@@ -157,3 +157,19 @@ def test_dashboard_overdue_now_equals_the_overdue_button(db_session, login_as):
     rows = re.findall(r'<tr class="order-row[^"]*" data-id="(\d+)"', listed)
     assert now_count == len(rows) == 2
     assert sorted(rows) == sorted([str(made["contact_late"].id), str(made["completion_late"].id)])
+
+
+def test_dashboard_links_leave_chips_in_chinese(db_session, login_as):
+    with time_machine.travel(dt.datetime(2026, 12, 2, 10, 0, tzinfo=LOCAL_TZ), tick=False):
+        _november(db_session)
+        director = login_as("director1")
+        html = director.get("/dashboard/?month=2026-11").get_data(as_text=True)
+        chips = []
+        for card in ("open-count", "timely-rate", "month-overdue-count"):
+            link = re.search(r'id="%s".*?href="([^"]+)"' % card, html, re.S).group(1).replace("&amp;", "&")
+            page = director.get(link).get_data(as_text=True)
+            chips += [" ".join(c.split()) for c in re.findall(r'class="label label-default filter-chip">([^<]+)<', page)]
+    assert "状态 属于 已受理, 已派单, 已接单" in chips
+    assert "及时 等于 是" in chips and "受理时间 大于 2026-11-01 00:00" in chips
+    assert "2026-11 超期" in chips
+    assert not any(re.search(r"[A-Za-z]{2,}", chip) for chip in chips), chips

@@ -277,11 +277,13 @@ def _describe_filters(view: Any, filters: Filters, listing: Listing) -> None:
             shown = [enum.label_of(v) for v in values]
         elif view.datamodel.is_datetime(column):
             shown = [_local_text(v) for v in values]
+        elif view.datamodel.is_boolean(column):
+            shown = [gettext("Yes") if v in ("y", "1", "true", "on") else gettext("No") for v in values]
         else:
             shown = values
         listing.chips.append({
             "label": str(view.label_columns.get(column, column)),
-            "operator": str(choices[index].name),
+            "operator": gettext(str(choices[index].name)),
             "value": ", ".join(shown),
             "remove": listing.url(**{key: None, f"page_{VIEW}": None}),
         })
