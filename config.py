@@ -167,6 +167,11 @@ class Config:
     # FAB's user/role REST API is off: users and roles are managed on the admin screens, and
     # that API answered 500 to malformed bodies (found by the access-matrix test, issue 6).
     FAB_ADD_SECURITY_API = False
+    # Permissions are data in the repo (app/security/access.py, applied by `gridcare sync-roles`):
+    # no screens of raw permission and view identifiers that a sync would overwrite anyway.
+    FAB_ADD_SECURITY_PERMISSION_VIEW = False
+    FAB_ADD_SECURITY_VIEW_MENU_VIEW = False
+    FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
     FAB_API_SWAGGER_UI = True
     FAB_API_MAX_PAGE_SIZE = 200
     FAB_ROLES_MAPPING: dict = {}

@@ -69,6 +69,9 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
         api.register(appbuilder)
         appbuilder.post_init()
         _drop_menu_separators(appbuilder.menu.menu)
+        from app.views.titles import localise_titles
+
+        localise_titles(appbuilder)
         _protect_forms(app)
         hardening.init_security(app, appbuilder)
         register_edge_hooks(app, appbuilder)

@@ -18,8 +18,10 @@ class ChannelSettings:
     outage_keywords: tuple[str, ...] = DEFAULT_OUTAGE_KEYWORDS
     intake_max_content_chars: int = 10_000
     intake_max_body_bytes: int = 16 * 1024 * 1024
-    map_tile_url: str = "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png"
-    map_tile_attribution: str = "© OpenStreetMap"
+    # No tile server unless one is set: a station's intranet rarely reaches a public one, and a
+    # map waiting for unreachable tiles is worse than markers on a plain background.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
     public_request_rate_limit: str = "5 per minute"
 
 

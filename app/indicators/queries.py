@@ -20,6 +20,7 @@ from app.models.clocks import WorkOrderClock
 from app.models.login import LoginRecord
 from app.models.points import WorkPointEntry
 from app.models.workorder import OPEN_STATES, Channel, OrderState, ReturnVisit, SupervisionLevel, WorkOrder, WorkOrderEvent
+from app.workflow import clocks
 from app.workflow.actor import Actor
 
 W = WorkOrder
@@ -114,15 +115,47 @@ def satisfaction(session: Session, actor: Actor, scope: Scope, period: Period) -
 
 
 def backlog(session: Session, actor: Actor, scope: Scope, now: dt.datetime) -> dict[str, Any]:
-    """Open, overdue (open, clock running, past deadline) and supervised (督办) orders, now."""
+    """Open, overdue (open, clock running, past any of its deadlines: the order list's 超期
+    button) and supervised (督办) orders, now."""
     is_open = W.state.in_(OPEN_STATES)
-    overdue = and_(is_open, W.suspended.is_(False), W.deadline < now)
+    overdue = clocks.overdue_clause(now)
     supervised = and_(or_(is_open, W.state == "resolved"), W.supervision_level != SupervisionLevel.NONE.value)
     row = session.execute(select(
         func.sum(case((is_open, 1), else_=0)), func.sum(case((overdue, 1), else_=0)),
         func.sum(case((supervised, 1), else_=0)),
     ).where(*_in_scope(actor, scope), W.state.in_((*OPEN_STATES, "resolved")))).one()
     return {"open": int(row[0] or 0), "overdue": int(row[1] or 0), "supervised": int(row[2] or 0)}
+
+
+def month_overdue_clause(period: Period, now: dt.datetime) -> Any:
+    """Overdue in a month: the deadline fell in the month (up to now) and the order was not
+    resolved by it.  The dashboard's monthly card, the PDF report and the list's
+    ``?overdue_month=`` all count with this one clause."""
+    return and_(W.deadline >= period.start, W.deadline < min(period.end, now),
+                or_(W.resolved_at.is_(None), W.resolved_at > W.deadline))
+
+
+def month_supervised_clause(period: Period) -> Any:
+    """Under supervision (督办) in a month: supervised (a 督办 event in the month), or
+    carrying a supervision level while it was open in the month — an order escalated on
+    registration or in an earlier month is still supervised work of this one."""
+    supervised_in_month = select(WorkOrderEvent.order_id).where(
+        WorkOrderEvent.action == "supervise", _within(WorkOrderEvent.created_at, period))
+    open_in_month = and_(W.registered_at < period.end,
+                         or_(W.resolved_at.is_(None), W.resolved_at >= period.start))
+    return or_(W.id.in_(supervised_in_month),
+               and_(W.supervision_level != SupervisionLevel.NONE.value, open_in_month))
+
+
+def month_backlog(session: Session, actor: Actor, scope: Scope, period: Period,
+                  now: dt.datetime) -> dict[str, Any]:
+    """The month's overdue and supervised orders (the PDF report's sections 四 and 五)."""
+    where = _in_scope(actor, scope)
+    overdue = session.scalar(select(func.count()).select_from(W).where(
+        *where, month_overdue_clause(period, now))) or 0
+    supervised = session.scalar(select(func.count()).select_from(W).where(
+        *where, month_supervised_clause(period))) or 0
+    return {"month_overdue": int(overdue), "month_supervised": int(supervised)}
 
 
 def _local_day(session: Session, col: Any) -> Any:
@@ -267,6 +300,7 @@ def dashboard_indicators(session: Session, actor: Actor, scope: Scope, period: P
         **evaluation(session, actor, scope, period),
         **satisfaction(session, actor, scope, period),
         **backlog(session, actor, scope, now),
+        **month_backlog(session, actor, scope, period, now),
         "orders": orders_by_channel(session, actor, scope, period),
         "leaderboard": leaderboard(session, actor, scope, period),
         **application_rate(session, actor, scope, period),

@@ -8,7 +8,7 @@ import datetime as dt
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from app.indicators import optional
@@ -18,6 +18,8 @@ from app.indicators.queries import (
     clock_timeliness,
     evaluation,
     hotline_rates,
+    month_overdue_clause,
+    month_supervised_clause,
     on_time_resolution,
     orders_by_channel,
     redo_rate,
@@ -27,7 +29,7 @@ from app.indicators.queries import (
 from app.indicators.scope import Scope, both
 from app.models.org import Grid, Position, StaffProfile
 from app.models.points import WorkPointEntry
-from app.models.workorder import WorkOrder, WorkOrderEvent
+from app.models.workorder import WorkOrder
 from app.reports import labels
 from app.workflow.actor import Actor
 
@@ -107,14 +109,11 @@ def _order_row(order: WorkOrder, names: dict[int, str]) -> dict[str, Any]:
 
 def overdue_and_supervised(session: Session, actor: Actor, scope: Scope, period: Period,
                            now: dt.datetime) -> dict[str, Any]:
-    """Overdue: deadline in the month, not resolved by it.  Supervised: a 督办 event in the month."""
-    end = min(period.end, now)
-    overdue_where = [*both(actor.order_clause(W), scope.order_clause(W)), W.deadline >= period.start, W.deadline < end,
-                     or_(W.resolved_at.is_(None), W.resolved_at > W.deadline)]
-    supervised_ids = select(WorkOrderEvent.order_id).where(
-        WorkOrderEvent.action == "supervise", WorkOrderEvent.created_at >= period.start,
-        WorkOrderEvent.created_at < period.end)
-    supervised_where = [*both(actor.order_clause(W), scope.order_clause(W)), W.id.in_(supervised_ids)]
+    """Overdue: deadline in the month, not resolved by it.  Supervised: under supervision in
+    the month.  Counted with the dashboard's clauses (``app.indicators.queries``)."""
+    scoped = both(actor.order_clause(W), scope.order_clause(W))
+    overdue_where = [*scoped, month_overdue_clause(period, now)]
+    supervised_where = [*scoped, month_supervised_clause(period)]
     names = dict(session.execute(select(StaffProfile.id, StaffProfile.name)).all())
     result: dict[str, Any] = {}
     for key, where in (("overdue", overdue_where), ("supervised", supervised_where)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
 from app.models.customer import Customer
+from app.models.org import StaffProfile
 from app.models.rules import RuleSet
 from app.models.workorder import OPEN_STATES, WorkOrder
 from app.rules import escalation, routing, scoring, targeting
@@ -31,6 +33,15 @@ class DryRunRow:
     subject: str
     fired: list[str] = field(default_factory=list)
     outcome: list[str] = field(default_factory=list)
+    # What the order would end up with (the editor shows these in the viewer's language):
+    # priority and assignee after routing (else as they stand), the scoring rules' points, and
+    # each fired rule's actions as data (rule key, action name, parameters).
+    priority: str | None = None
+    assignee: str | None = None
+    points: Decimal | None = None
+    supervision: str | None = None
+    effects: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    order: dict[str, str] = field(default_factory=dict)  # number, channel, demand_type, content
 
 
 def _rule_sets(session: Session, domain: str, rule_set_id: int | None,
@@ -98,18 +109,28 @@ def dry_run(
         for order in _orders(session, subjects or [], last_n, open_only=domain == "escalation"):
             row = DryRunRow(order.id, f"{order.number} · {order.channel} · {order.demand_type} · "
                                       f"{(order.content or '')[:30]}")
+            row.priority, row.supervision = order.priority, order.supervision_level
+            row.order = {"number": order.number, "channel": order.channel, "demand_type": order.demand_type,
+                         "content": (order.content or "")[:30]}
+            current = session.get(StaffProfile, order.assignee_id) if order.assignee_id else None
+            row.assignee = current.name if current is not None else None
             if domain == "routing":
                 fired = routing.evaluate(session, order, now, sets)
                 outcome = routing.decide(session, order, fired, now, dry_run=True)
                 row.outcome = outcome.notes or ["no change"]
+                row.priority = outcome.decision.priority or row.priority
+                if outcome.assignee is not None:
+                    row.assignee = outcome.assignee.name
             elif domain == "scoring":
                 fired = scoring.evaluate(session, order, sets)
-                row.outcome = [f"{b.points:+} points ({b.rule_set}/{b.rule}: {b.reason})"
-                               for b in scoring.bookings(fired)]
+                booked = scoring.bookings(fired)
+                row.outcome = [f"{b.points:+} points ({b.rule_set}/{b.rule}: {b.reason})" for b in booked]
+                row.points = sum((b.points for b in booked), Decimal(0))
             else:
                 fired = escalation.evaluate(session, order, now, sets)
                 row.outcome = [w for item in fired for w in escalation.describe(order, item)]
             row.fired = [f.key for f in fired]
+            row.effects = [(f.key, e.action, dict(e.params)) for f in fired for e in f.effects]
             rows.append(row)
         return rows
     finally:
@@ -128,6 +149,8 @@ def _targeting(session: Session, sets: list[LoadedRuleSet], subjects: list[str],
             for rule in loaded.rules:
                 if targeting.matches(rule, facts[customer.id]):
                     row.fired.append(f"{loaded.name}/{rule['name']}")
+                    row.effects += [(f"{loaded.name}/{rule['name']}", "push_campaign", dict(c))
+                                    for c in targeting.campaigns_of(rule)]
                     row.outcome += [f"campaign {c.get('campaign')}: {c.get('template')}"
                                     for c in targeting.campaigns_of(rule)]
         rows.append(row)

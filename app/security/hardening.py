@@ -92,9 +92,11 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     for view in appbuilder.baseviews:
         name = view.__class__.__name__
         if name in ("AuthDBView", "AuthLDAPView", "GridCareAuthOAuthView", "SecurityApi", "GridCareSecurityApi") and getattr(view, "blueprint", None) is not None:
-            sm.limiter.limit(per_account, methods=["POST"], exempt_when=exempt,
+            # Only failed sign-ins count (``deduct_when``): a district manager signing in ten
+            # times in five minutes is never locked out; ten wrong passwords are.
+            sm.limiter.limit(per_account, methods=["POST"], exempt_when=exempt, deduct_when=sign_in_failed,
                              key_func=_address_and_username, error_message=message)(view.blueprint)
-            sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt,
+            sm.limiter.limit(per_address, methods=["POST"], exempt_when=exempt, deduct_when=sign_in_failed,
                              error_message=message)(view.blueprint)
 
     @sm.jwt_manager.additional_claims_loader
@@ -136,6 +138,16 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     @sm.jwt_manager.unauthorized_loader
     def _missing_answer(reason: str) -> Any:
         return jsonify({"message": "sign in first: " + reason}), 401
+
+
+def sign_in_failed(response: Any) -> bool:
+    """Whether this sign-in attempt failed: the API answers 4xx; the form signs the user in
+    (a session) or sends them back to the form with a message."""
+    if request.path.startswith("/api/"):
+        return response.status_code >= 400
+    from flask_login import current_user
+
+    return not getattr(current_user, "is_authenticated", False)
 
 
 def _address_and_username() -> str:

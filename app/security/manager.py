@@ -16,6 +16,7 @@ from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user, login_user
 
 from app.security import signon
+from app.security import views as _views
 from app.workflow.actor import Actor, actor_for_user
 
 
@@ -168,6 +169,21 @@ class GridCareAuthOAuthView(AuthOAuthView):
 
 class GridCareSecurityManager(SecurityManager):
     security_api = GridCareSecurityApi
+    # Users and roles in the station's words; no login statistics chart (English, and the
+    # audit log says who signed in).  See app/security/views.py.
+    userdbmodelview = _views.UserDBModelView
+    rolemodelview = _views.RoleModelView
+    groupmodelview = _views.UserGroupModelView
+    userstatschartview = None
+
+    def __init__(self, appbuilder: Any) -> None:
+        super().__init__(appbuilder)
+        from app.views.datamodel import EagerInterface
+
+        # The lists name each user's and group's roles: loaded in one query, not one per row.
+        self.userdbmodelview.datamodel = EagerInterface(self.user_model, ["roles", "groups"])
+        self.groupmodelview.datamodel = EagerInterface(self.group_model, ["roles"])
+
     authoauthview = GridCareAuthOAuthView
 
     # --- sign-on: database, LDAP, OpenID Connect (app/security/signon.py) -------------------

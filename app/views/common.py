@@ -12,6 +12,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import ModelView, expose
 from flask_appbuilder.models.filters import BaseFilter
 from flask_babel import gettext, lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import false
 
 from app.extensions import appbuilder, db
@@ -138,6 +139,8 @@ class StationRowScopeFilter(ScopeFilter):
 
 def mask_formatter(field: str) -> Callable[[Any], Any]:
     def _format(value: Any) -> Any:
+        if value is None or value == "":
+            return ""
         actor = current_actor()
         return masked(field, value, bool(actor and actor.sees_personal_data))
 
@@ -155,7 +158,16 @@ def plain_value(value: Any) -> Any:
         return gettext("Yes")
     if value is False:
         return gettext("No")
+    if isinstance(value, (list, tuple, set)):  # a to-many column (tags): names, never "[]"
+        return "、".join(str(getattr(item, "name", None) or item) for item in value)
     return value
+
+
+def code_value(value: Any) -> Any:
+    """A record's code (``important``, ``ST001-G01``): shown as code, not as words to translate."""
+    if value is None or value == "":
+        return ""
+    return Markup('<code class="record-code">{}</code>').format(value)
 
 
 def _choices_as_selects(cls: Any) -> None:
@@ -198,7 +210,7 @@ class GridCareModelView(ModelView):
         # Empty values show as blank and yes/no in the viewer's language, not "None"/"False".
         formatters = dict(getattr(cls, "formatters_columns", {}) or {})
         for column in set(cls.__dict__.get("list_columns") or []) | set(cls.__dict__.get("show_columns") or []):
-            formatters.setdefault(column, plain_value)
+            formatters.setdefault(column, code_value if column == "code" else plain_value)
         cls.formatters_columns = formatters
 
         datamodel = cls.__dict__.get("datamodel")

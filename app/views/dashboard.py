@@ -12,6 +12,7 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_babel import gettext, lazy_gettext as _l
 
 from app import clock
+from app.arguments import ANY_CLOCK
 from app.extensions import db
 from app.indicators import parse_month, resolve_scope
 from app.indicators.queries import dashboard_indicators
@@ -56,8 +57,9 @@ def _links(data: dict[str, Any], scope: Scope, period: Any) -> dict[str, Any]:
         "resolved": url(_flt_8_state=["resolved", "verified", "evaluated"]),
         "evaluated": url(_flt_3_state="evaluated"),
         "open": order_list_url(scope, None, _flt_8_state=list(OPEN_STATES)),
-        "overdue": order_list_url(scope, None, _flt_8_state=list(OPEN_STATES),
-                                  _flt_2_deadline=utcnow().isoformat()),
+        "overdue": order_list_url(scope, None, overdue=ANY_CLOCK),
+        "month_overdue": order_list_url(scope, None, overdue_month=period.label),
+        "month_supervised": order_list_url(scope, None, supervised_month=period.label),
         "supervised": order_list_url(scope, None, _flt_7_supervision_level="none",
                                      _flt_8_state=[*OPEN_STATES, "resolved"]),
         "channel": {c: url(_flt_3_channel=c) for c in orders["by_channel"]},

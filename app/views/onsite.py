@@ -114,8 +114,11 @@ class CustomerServiceView(BaseView):
             abort(404)
         tags = db.session.scalars(select(CustomerTag).order_by(CustomerTag.code)).all()
         intentions = db.session.scalars(select(EnergyIntention).order_by(EnergyIntention.code)).all()
+        from app.models.workorder import DemandType, OrderState
+
         return self.render_template("onsite/customer.html", p=picture, all_tags=tags, local=local_iso,
-                                    all_intentions=intentions, title=picture["customer"]["name"])
+                                    all_intentions=intentions, title=picture["customer"]["name"],
+                                    demand_label=DemandType.label_of, state_label=OrderState.label_of)
 
     @expose("/customer/<int:pk>/visit", methods=["POST"])
     @has_access

@@ -10,9 +10,10 @@ before anything is saved.  Every change goes through ``app.rules.store``.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name
@@ -26,6 +27,7 @@ from app.rules.base import get_domain
 from app.rules.dryrun import dry_run
 from app.rules.validation import RuleValidationError
 from app.views.common import GridCareModelView, committed, current_actor
+from app.views.rule_words import RuleWords, dry_run_row, rule_diff
 from app.workflow.calendar import LOCAL_TZ
 from app.workflow.errors import DomainError
 
@@ -54,6 +56,16 @@ def _translated(data: dict[str, Any]) -> dict[str, Any]:
         for param in action["params"] or []:
             label(param)
     return data
+
+
+def _change_note(comment: str | None) -> str:
+    """A version's change note; the store's own "rollback to version N" in the viewer's language."""
+    if not comment:
+        return ""
+    found = re.fullmatch(r"rollback to version (\d+)", comment)
+    if found:
+        return gettext("Rolled back to version %(version)s", version=found.group(1))
+    return comment
 
 
 def _author() -> str:
@@ -182,7 +194,7 @@ class RuleSetView(BaseView):
         versions = db.session.scalars(select(RuleSetVersion).where(RuleSetVersion.rule_set_id == pk)
                                       .order_by(RuleSetVersion.version.desc())).all()
         return self.render_template("rules/history.html", rule_set=rule_set, versions=versions,
-                                    local_time=_local, title=gettext("Versions"))
+                                    local_time=_local, change_note=_change_note, title=gettext("Versions"))
 
     @expose("/rollback/<int:pk>/<int:version>", methods=["POST"])
     @has_access
@@ -207,9 +219,43 @@ class RuleSetView(BaseView):
         rule_set = db.session.get(RuleSet, pk) or abort(404)
         a = request.args.get("a", type=int) or max(rule_set.version - 1, 1)
         b = request.args.get("b", type=int) or rule_set.version
-        result = store.diff(db.session, pk, a, b)
-        return self.render_template("rules/diff.html", rule_set=rule_set, a=a, b=b, diff=result,
-                                    title=gettext("Differences"))
+        old, new = store.version_of(db.session, rule_set, a), store.version_of(db.session, rule_set, b)
+        words = RuleWords(_translated(get_domain(rule_set.domain).export(db.session)))
+        return self.render_template("rules/diff.html", rule_set=rule_set, a=a, b=b,
+                                    rows=rule_diff(words, old, new), title=gettext("Differences"))
+
+    # --- dry run of the editor's draft, without leaving it ---------------------------------
+    @expose("/dryrun/draft", methods=["POST"])
+    @has_access
+    @permission_name("dry_run")
+    def dryrun_draft(self) -> Any:
+        """The editor's draft run on sample orders (JSON in, JSON out; the editor stays put):
+        each sample's resulting priority, assignee and points, and what each fired rule does."""
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return jsonify({"message": gettext("Send the draft as JSON."), "field": "rules"}), 400
+        domain = str(body.get("domain") or "")
+        rules = body.get("rules")
+        if not isinstance(rules, list):
+            return jsonify({"message": gettext("The draft's rules must be a list."), "field": "rules"}), 400
+        last_n = body.get("last_n", 20)
+        if not isinstance(last_n, int) or isinstance(last_n, bool) or not 1 <= last_n <= 200:
+            return jsonify({"message": gettext("last_n must be a whole number from 1 to 200."),
+                            "field": "last_n"}), 400
+        subjects = [s for s in str(body.get("subjects") or "").replace(",", " ").split() if s]
+        try:
+            spec = get_domain(domain)
+            rows = dry_run(db.session, domain, draft=rules, subjects=subjects, last_n=last_n)
+        except RuleValidationError as problem:
+            db.session.rollback()
+            return jsonify({"message": "；".join(problem.errors), "field": "rules"}), 400
+        except DomainError as problem:
+            db.session.rollback()
+            return jsonify({"message": problem.message, "field": problem.field or "domain"}), 400
+        words = RuleWords(_translated(spec.export(db.session)))
+        result = [dry_run_row(words, domain, row) for row in rows]
+        db.session.rollback()
+        return jsonify({"domain": domain, "rows": result})
 
     # --- dry run --------------------------------------------------------------------------
     @expose("/dryrun", methods=["GET", "POST"])
@@ -229,9 +275,11 @@ class RuleSetView(BaseView):
                     error = gettext("The rules are not valid JSON.")
             if error is None:
                 try:
-                    rows = dry_run(db.session, domain, rule_set_id=source.get("rule_set_id", type=int),
-                                   draft=draft, subjects=subjects, last_n=source.get("last_n", type=int),
-                                   period=source.get("period") or None)
+                    found = dry_run(db.session, domain, rule_set_id=source.get("rule_set_id", type=int),
+                                    draft=draft, subjects=subjects, last_n=source.get("last_n", type=int),
+                                    period=source.get("period") or None)
+                    words = RuleWords(_translated(get_domain(domain).export(db.session)))
+                    rows = [dry_run_row(words, domain, row) for row in found]
                 except RuleValidationError as problem:
                     error = "; ".join(problem.errors)
                 except DomainError as problem:
@@ -240,6 +288,7 @@ class RuleSetView(BaseView):
         rule_sets = db.session.scalars(select(RuleSet).order_by(RuleSet.domain, RuleSet.name)).all()
         return self.render_template(
             "rules/dryrun.html", domains=RuleDomain, domain=domain, rule_sets=rule_sets, rows=rows,
+            domain_labels={d.value: d.label for d in RuleDomain},
             error=error, form=source, title=gettext("Dry run"),
         ), (400 if error else 200)
 

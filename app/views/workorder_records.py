@@ -14,6 +14,7 @@ from app.models.workorder import (
     CallbackQuestion,
     ExtensionRequest,
     ExtensionStatus,
+    OrderState,
     ReturnVisit,
     Suspension,
     WorkOrder,
@@ -21,6 +22,7 @@ from app.models.workorder import (
 )
 from app.views.common import COMMON_LABELS, GridCareModelView, ScopeFilter, label_formatter
 from app.views.workorder import local_time
+from app.workflow.service import ACTION_LABELS
 
 
 class OrderRecordScopeFilter(ScopeFilter):
@@ -43,6 +45,13 @@ _LABELS = {
 _READ_ONLY = ["can_list", "can_show"]
 
 
+def action_label(value: Any) -> str:
+    """A timeline action in words (派单, not dispatch)."""
+    from flask_babel import gettext
+
+    return gettext(ACTION_LABELS[value]) if value in ACTION_LABELS else (value or "")
+
+
 class WorkOrderEventView(GridCareModelView):
     datamodel = SQLAInterface(WorkOrderEvent)
     base_permissions = _READ_ONLY
@@ -51,7 +60,8 @@ class WorkOrderEventView(GridCareModelView):
     list_columns = ["created_at", "order", "action", "from_state", "to_state", "actor_name", "note"]
     show_columns = list_columns
     search_columns = ["created_at", "action", "from_state", "to_state", "actor_name", "note"]
-    formatters_columns = {"created_at": local_time}
+    formatters_columns = {"created_at": local_time, "action": action_label,
+                          "from_state": label_formatter(OrderState), "to_state": label_formatter(OrderState)}
     label_columns = _LABELS
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.clocks import ANY_AREA, ClockKind, ClockTarget, ClockUnit, WorkOrderClock
@@ -385,3 +385,40 @@ def nearest_open_by_order(session: Session, order_ids: Sequence[int]) -> dict[in
     for clock, suspended in sorted(rows, key=lambda row: _sort_key(row[0])):
         found.setdefault(clock.order_id, (clock, bool(suspended)))
     return found
+
+
+# --- overdue and due soon, as SQL (the list's 超期 / 即将超期 buttons, the dashboard) ----------
+DUE_SOON_WORKING = dt.timedelta(days=1)  # a working-time clock due within the next working day
+DUE_SOON_ROUND_THE_CLOCK = dt.timedelta(minutes=30)  # a repair clock due within half an hour
+
+
+def _open_clock(kind: str | None) -> list[Any]:
+    C = WorkOrderClock
+    where = [C.order_id == WorkOrder.id, C.met_at.is_(None), C.deadline.is_not(None)]
+    if kind:
+        where.append(C.kind == kind)
+    return where
+
+
+def overdue_clause(now: dt.datetime, kind: str | None = None) -> Any:
+    """Open orders whose clock is running (not suspended) and past a deadline: any open clock
+    of theirs (or the one of ``kind``) fell due before ``now``.  The same clause counts the
+    dashboard's 当前超期 and lists the order list's 超期 button."""
+    C = WorkOrderClock
+    late = exists().where(*_open_clock(kind), C.deadline < now)
+    if kind is None:  # an order without clock rows still has its own deadline
+        late = or_(late, WorkOrder.deadline < now)
+    return and_(WorkOrder.state.in_(OPEN_STATES), WorkOrder.suspended.is_(False), late)
+
+
+def due_soon_clause(now: dt.datetime, kind: str | None = None) -> Any:
+    """Open, running orders not overdue yet with an open clock falling due soon: within the
+    next working day for clocks counted in working time, within half an hour for round-the-clock
+    (repair) clocks."""
+    C = WorkOrderClock
+    horizon = calendar.add_working_time(now, DUE_SOON_WORKING)
+    soon = exists().where(*_open_clock(kind), C.deadline >= now, or_(
+        and_(C.round_the_clock.is_(True), C.deadline < now + DUE_SOON_ROUND_THE_CLOCK),
+        and_(or_(C.round_the_clock.is_(False), C.round_the_clock.is_(None)), C.deadline < horizon)))
+    return and_(WorkOrder.state.in_(OPEN_STATES), WorkOrder.suspended.is_(False), soon,
+                not_(overdue_clause(now, kind)))

@@ -178,5 +178,52 @@
     render();
   });
   document.getElementById("rule-form").addEventListener("submit", sync);
+
+  // Dry run of the draft without leaving the editor: the draft goes as JSON, the samples'
+  // resulting priority, assignee and points come back and are shown under the editor.
+  var panel = document.getElementById("draft-dry-run");
+  var out = document.getElementById("draft-dry-run-result");
+  function cell(tag, text) { return el(tag, {text: text === null || text === undefined ? "" : String(text)}); }
+  function showRows(rows) {
+    out.innerHTML = "";
+    if (!rows.length) { out.appendChild(el("p", {"class": "text-muted", text: L.none})); return; }
+    var table = el("table", {"class": "table table-condensed", id: "draft-dry-run-table"});
+    table.appendChild(el("thead", {}, [el("tr", {}, [cell("th", L.subject), cell("th", L.priority),
+      cell("th", L.assignee), cell("th", L.points), cell("th", L.effects)])]));
+    var body = el("tbody");
+    rows.forEach(function (row) {
+      var lines = el("ul", {"class": "list-unstyled"});
+      row.lines.forEach(function (line) { lines.appendChild(cell("li", line)); });
+      var tr = el("tr", {"class": "draft-dry-run-row"}, [cell("td", row.subject), cell("td", row.priority),
+        cell("td", row.assignee), cell("td", row.points === null ? "—" : row.points)]);
+      tr.appendChild(el("td", {}, [lines]));
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+    out.appendChild(table);
+  }
+  document.getElementById("draft-dry-run-button").addEventListener("click", function () {
+    sync();
+    var form = document.getElementById("rule-form");
+    out.innerHTML = "";
+    out.appendChild(el("p", {"class": "text-muted", text: L.running}));
+    fetch(panel.getAttribute("data-url"), {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRFToken": form.elements.csrf_token.value},
+      body: JSON.stringify({domain: form.elements.domain.value, rules: JSON.parse(hidden.value || "[]"),
+                            last_n: parseInt(document.getElementById("draft-dry-run-last").value, 10) || 20,
+                            subjects: document.getElementById("draft-dry-run-subjects").value})
+    }).then(function (response) {
+      return response.json().then(function (body) { return {ok: response.ok, body: body}; });
+    }).then(function (answer) {
+      if (answer.ok) { showRows(answer.body.rows); return; }
+      out.innerHTML = "";
+      out.appendChild(el("div", {"class": "alert alert-danger", id: "draft-dry-run-error",
+                                 text: L.failed + " " + (answer.body.message || "")}));
+    }).catch(function (error) {
+      out.innerHTML = "";
+      out.appendChild(el("div", {"class": "alert alert-danger", id: "draft-dry-run-error", text: L.failed + " " + error}));
+    });
+  });
   render();
 }());
