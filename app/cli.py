@@ -113,6 +113,10 @@ gridcare.add_command(feedback)
 from app.reports.cli import report  # noqa: E402
 
 gridcare.add_command(report)
+from app.gateway.cli import consume_command, gateway_command  # noqa: E402
+
+gridcare.add_command(gateway_command)
+gridcare.add_command(consume_command)
 
 
 def register_cli(app: Flask) -> None:

@@ -13,6 +13,7 @@ from app.views import (  # noqa: F401
     customer,
     dashboard,
     energy,
+    gateway,
     jobs,
     onsite,
     org,
@@ -24,7 +25,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, report, org, announcement, jobs, sync, rules, settings, clocks, calendar, audit, gateway]
 
 
 def register(appbuilder: Any) -> None:
