@@ -368,3 +368,30 @@ def test_a_published_intake_message_is_persistent(prefix):
     connection.close()
     assert props.delivery_mode == pika.DeliveryMode.Persistent.value
     assert method is not None
+
+
+def test_the_public_request_form_on_the_gateway_registers_the_request_once(
+        app, db_session, key, prefix, processes, tmp_path):
+    import re
+
+    import requests
+
+    gateway, _ = _up(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], prefix, processes)
+    _wait_for_keys(gateway)
+    browser = requests.Session()
+    form_page = browser.get(gateway.url + "/public/request")
+    assert 'value="ST001"' in form_page.text  # the stations came from the core
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form_page.text).group(1)
+    fields = {"csrf_token": token, "contact_name": "李女士", "phone": "13900001234",
+              "customer_no": "", "address": "城关镇 2 号", "station": "ST001", "content": "申请上门检查线路"}
+    refused = browser.post(gateway.url + "/public/request", data={**fields, "phone": "123"})
+    assert refused.status_code == 400 and 'data-field="phone"' in refused.text
+    forged = requests.post(gateway.url + "/public/request", data=fields)  # no CSRF cookie
+    assert forged.status_code == 400 and 'data-field="csrf_token"' in forged.text
+    answer = browser.post(gateway.url + "/public/request", data=fields)
+    assert answer.status_code == 200
+    receipt = re.search(r"<strong>([0-9a-f-]{36})</strong>", answer.text).group(1)
+    wait_for(lambda: gateway.status()["registered"] == 1, 60, "the request to be registered")
+    db_session.rollback()
+    orders = db_session.scalars(select(WorkOrder).where(WorkOrder.channel == "online_nonfault")).all()
+    assert [(o.external_id, o.phone, o.content) for o in orders] == [(receipt, "13900001234", "申请上门检查线路")]

@@ -53,6 +53,8 @@ def register(session: Session, body: bytes) -> dict[str, Any]:
     a message that cannot be registered as it is."""
     try:
         message = json.loads(body)
+        if isinstance(message, dict) and message.get("kind") == "public":
+            return register_public(session, message)
         channel, prefix = message["channel"], message["key_prefix"]
         payload, receipt = message["demand"], message.get("receipt")
     except (ValueError, KeyError, TypeError):
@@ -74,8 +76,54 @@ def register(session: Session, body: bytes) -> dict[str, Any]:
     return {"type": "registered", "channel": channel, "external_id": order.external_id,
             "receipt": receipt, "id": order.id, "number": order.number, "state": order.state,
             "deadline": order.deadline.isoformat() if order.deadline else None,
-            "registered_at": order.created_at.isoformat() if getattr(order, "created_at", None) else None,
+            "registered_at": order.registered_at.isoformat() if order.registered_at else None,
             "created": created}
+
+
+def register_public(session: Session, message: dict[str, Any]) -> dict[str, Any]:
+    """A request of the public form taken at the gateway: registered as the core's own form
+    does (channel online_nonfault), once: the receipt is the order's external id, so the
+    unique (channel, external_id) makes a redelivery the same order."""
+    from app.models.customer import Customer
+    from app.models.org import Station
+    from app.models.workorder import Channel, DemandType
+    from app.views.channel_branch import PUBLIC_ACTOR
+    from app.workflow import service
+
+    try:
+        form, receipt = message["demand"], str(message["receipt"])
+        phone = intake.normalise_phone(str(form["phone"]))
+        station = session.scalar(select(Station).where(Station.code == str(form["station"])))
+    except (KeyError, TypeError):
+        raise Poison("not a public request: demand with phone and station expected", "body") from None
+    if phone is None:
+        raise Poison("phone is not a valid mobile (11 digits) or landline number", "phone")
+    if station is None:
+        raise Poison(f"no station {str(form['station'])[:32]}", "station")
+    channel = Channel.ONLINE_NONFAULT.value
+    order = intake.find_order(session, channel, receipt)
+    if order is None:
+        customer = None
+        if form.get("customer_no"):
+            customer = session.scalar(select(Customer).where(Customer.customer_no == str(form["customer_no"])))
+        try:
+            order = service.register_order(
+                session, PUBLIC_ACTOR, channel=channel, demand_type=DemandType.SERVICE.value,
+                content=str(form["content"])[:2000], contact_name=str(form["contact_name"])[:64],
+                phone=phone, address=str(form["address"])[:255], external_id=receipt,
+                customer_no=customer.customer_no if customer else None,
+                extra=None if customer else {"station_id": station.id})
+            if customer is not None and customer.grid.station_id != station.id:
+                order.station_id = customer.grid.station_id
+            session.commit()
+        except IntegrityError:
+            session.rollback()  # another delivery of the same request won
+            order = intake.find_order(session, channel, receipt)
+            assert order is not None
+    return {"type": "registered", "channel": channel, "external_id": receipt, "receipt": receipt,
+            "id": order.id, "number": order.number, "state": order.state,
+            "deadline": order.deadline.isoformat() if order.deadline else None,
+            "registered_at": order.registered_at.isoformat() if order.registered_at else None, "created": True}
 
 
 def relay_results(session: Session, channel: Any, names: broker.Topology) -> int:
@@ -111,9 +159,14 @@ def relay_results(session: Session, channel: Any, names: broker.Topology) -> int
 
 
 def keys_message(session: Session) -> dict[str, Any]:
+    """The valid API keys (hashes only) and the stations of the public form, for the gateway."""
+    from app.models.org import Station
+
     keys = session.scalars(select(ChannelApiKey).where(ChannelApiKey.revoked_at.is_(None))).all()
     message = {"type": "keys", "generated_at": utcnow().isoformat(),
-               "keys": [{"prefix": k.prefix, "channel": k.channel, "key_hash": k.key_hash} for k in keys]}
+               "keys": [{"prefix": k.prefix, "channel": k.channel, "key_hash": k.key_hash} for k in keys],
+               "stations": [{"code": s.code, "name": s.name}
+                            for s in session.scalars(select(Station).order_by(Station.code))]}
     session.rollback()
     return message
 

@@ -64,6 +64,13 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False),
 )
 
+# The stations a customer may choose on the public request form (sent with the keys).
+stations = Table(
+    "gateway_station", metadata,
+    Column("code", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+)
+
 key_snapshots = Table(
     "gateway_key_snapshot", metadata,
     Column("id", Integer, primary_key=True),
@@ -136,12 +143,17 @@ def receipt_of(row: Any) -> dict[str, Any]:
             "deadline": row.deadline, "message": row.note}
 
 
+def station_list(engine: Engine) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        return [(row.code, row.name) for row in conn.execute(select(stations).order_by(stations.c.code))]
+
+
 def accept(engine: Engine, channel: str, key_prefix: str, external_id: str, fingerprint: str,
-           demand: dict[str, Any]) -> Accepted:
+           demand: dict[str, Any], kind: str = "intake", receipt: str | None = None) -> Accepted:
     """Store the demand once per (channel, external_id); a repeat gets the first receipt,
     a repeat with another payload a conflict."""
-    receipt = str(uuid.uuid4())
-    message = {"receipt": receipt, "channel": channel, "key_prefix": key_prefix,
+    receipt = receipt or str(uuid.uuid4())
+    message = {"kind": kind, "receipt": receipt, "channel": channel, "key_prefix": key_prefix,
                "external_id": external_id, "demand": demand,
                "accepted_at": utcnow().isoformat() + "Z"}
     try:
@@ -208,6 +220,10 @@ def apply_message(engine: Engine, message: dict[str, Any]) -> None:
                 conn.execute(insert(api_keys), [
                     {"prefix": k["prefix"], "channel": k["channel"], "key_hash": k["key_hash"]}
                     for k in message["keys"]])
+            conn.execute(delete(stations))
+            if message.get("stations"):
+                conn.execute(insert(stations), [{"code": st["code"], "name": st["name"]}
+                                                for st in message["stations"]])
             conn.execute(delete(key_snapshots))
             conn.execute(insert(key_snapshots).values(generated_at=message["generated_at"]))
         elif kind == "registered":

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
+import uuid
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -122,7 +125,7 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
     from app.models.base import utcnow
     from app.workflow.errors import InvalidInput
 
-    app = Flask("gridcare_gateway")
+    app = Flask("gridcare_gateway", template_folder=str(Path(__file__).parent / "templates"))
     channel_settings.configure(os.environ)
     engine = store.make_engine(gateway_database_url())
     names = broker.topology()
@@ -199,8 +202,68 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
         page, cursor = store.feedback_page(engine, channel, int(raw_after), int(raw_limit))
         return jsonify({"result": page, "cursor": cursor, "until": None})
 
+    public_form(app, engine, publisher)
+
     @app.get("/gateway/status")
     def status() -> Any:
         return jsonify(store.counts(engine))
 
     return app
+
+
+# The public request form (no sign-in), as the core's /public/request: the same fields, a
+# honeypot, a rate limit per address; CSRF by a double-submit cookie (the gateway keeps no
+# sessions).  The request is stored and published like a demand; the consumer registers it
+# on channel online_nonfault with the receipt as its external id (once).
+PUBLIC_FIELDS = [("contact_name", "您的姓名", True), ("phone", "手机号码", True),
+                 ("customer_no", "户号（如知道）", False), ("address", "地址", True),
+                 ("station", "供电所", True), ("content", "需要什么服务？", True)]
+
+
+def public_form(app: Flask, engine: Engine, publisher: Publisher) -> None:
+    from flask import make_response, render_template
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+
+    from app.channels import intake
+    from app.channels import settings as channel_settings
+
+    limiter = Limiter(get_remote_address, app=app, storage_uri=os.environ.get("REDIS_URL") or "memory://",
+                      enabled=os.environ.get("RATELIMIT_ENABLED", "1").lower() not in {"0", "false", "no"})
+
+    def page(form: dict[str, str], errors: dict[str, str], receipt: str | None = None) -> Any:
+        token = request.cookies.get("gw_csrf") or secrets.token_urlsafe(24)
+        response = make_response(render_template(
+            "public_request.html", title="网上非故障服务申请", fields=PUBLIC_FIELDS, form=form,
+            errors=errors, receipt=receipt, stations=store.station_list(engine), csrf_token=token),
+            400 if errors else 200)
+        response.set_cookie("gw_csrf", token, httponly=True, samesite="Strict")
+        return response
+
+    @app.route("/public/request", methods=["GET", "POST"])
+    @limiter.limit(lambda: channel_settings.settings.public_request_rate_limit, methods=["POST"])
+    def public_request() -> Any:
+        if request.method == "GET":
+            return page({}, {})
+        form = {name: (request.form.get(name) or "").strip() for name, _label, _req in PUBLIC_FIELDS}
+        cookie, sent = request.cookies.get("gw_csrf", ""), request.form.get("csrf_token", "")
+        if not cookie or not secrets.compare_digest(cookie, sent):
+            return page(form, {"csrf_token": "表单已过期，请重新提交。"})
+        if request.form.get("website"):  # the honeypot: only bots fill it in; say thanks, keep nothing
+            return page({}, {}, receipt="—")
+        errors: dict[str, str] = {}
+        for name, _label, required in PUBLIC_FIELDS:
+            if required and not form[name]:
+                errors[name] = "此项为必填项。"
+        if form["phone"] and intake.normalise_phone(form["phone"]) is None:
+            errors["phone"] = "请输入有效的电话号码。"
+        if len(form["content"]) > 2000:
+            errors["content"] = "请控制在 2000 字以内。"
+        if form["station"] and form["station"] not in {code for code, _ in store.station_list(engine)}:
+            errors["station"] = "请选择您所在的供电所。"
+        if errors:
+            return page(form, errors)
+        receipt = str(uuid.uuid4())
+        store.accept(engine, "online_nonfault", "", receipt, receipt, form, kind="public", receipt=receipt)
+        publisher.wake.set()
+        return page({}, {}, receipt=receipt)
