@@ -77,7 +77,8 @@ def run(ctx: Context) -> None:
     direct = DEMANDS / seconds
     ctx.add(section, "direct HTTP intake (the core's API)", round(direct, 1), "orders/s",
             verdict="pass" if errors == 0 else "FAIL",
-            note=f"gunicorn {workers} workers, {CLIENTS} clients, {DEMANDS} demands, {errors} errors")
+            note=f"gunicorn {workers} workers, {CLIENTS} clients, {DEMANDS} demands, {errors} errors; "
+                 f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
     prefix = f"gcbench.{tag}"
     workdir = Path(tempfile.mkdtemp(prefix="gridcare-bench-queue-"))

@@ -293,7 +293,7 @@ def test_a_malformed_message_is_dead_lettered_shown_and_registered_once_after_a_
     again = admin.post("/deadletters/replay", data={"csrf_token": csrf_from(page), "key": "r-malformed-1",
                                                     "body": json.dumps(fixed, ensure_ascii=False)},
                        follow_redirects=True)
-    assert "No such dead letter" in again.get_data(as_text=True)
+    assert "没有这条死信" in again.get_data(as_text=True)  # "No such dead letter" on the zh screen
     time.sleep(2)
     assert _orders(db_session) == 1
     assert "r-malformed-1" not in admin.get("/deadletters/list").get_data(as_text=True)

@@ -17,7 +17,9 @@ def main() -> None:
     parser.add_argument("--host", default=os.environ.get("GATEWAY_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("GATEWAY_PORT", "8090")))
     args = parser.parse_args()
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"))
+    level = os.environ.get("LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level)
+    logging.getLogger("werkzeug").setLevel(level)  # its request lines only at INFO
     server = make_server(args.host, args.port, create_gateway_app(), threaded=True)
     logging.getLogger("gridcare.gateway").info("gateway on http://%s:%s", args.host, args.port)
     server.serve_forever()
