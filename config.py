@@ -241,3 +241,13 @@ class Config:
     PERMANENT_SESSION_LIFETIME = 8 * 3600
 
     LOCAL_TIMEZONE = "Asia/Shanghai"
+
+    # Intake across zones: "direct" (the intake API on the core, the embedded default) or
+    # "queue" (a gateway in the internet zone publishes to RabbitMQ; `gridcare consume`
+    # registers; the core's own intake POST then refuses with 404).
+    INTAKE_MODE = os.environ.get("INTAKE_MODE", "direct").strip().lower()
+    AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    # Every exchange and queue name starts with this (several installations on one broker).
+    AMQP_PREFIX = os.environ.get("AMQP_PREFIX", "gridcare")
+    # How often each consumer sends the valid API keys (hashed) to the gateway.
+    INTAKE_KEY_SYNC_SECONDS = float(os.environ.get("INTAKE_KEY_SYNC_SECONDS", "30"))

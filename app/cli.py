@@ -116,6 +116,10 @@ gridcare.add_command(report)
 from app.notifications.cli import notifications  # noqa: E402
 
 gridcare.add_command(notifications)
+from app.gateway.cli import consume_command, gateway_command  # noqa: E402
+
+gridcare.add_command(gateway_command)
+gridcare.add_command(consume_command)
 
 
 def register_cli(app: Flask) -> None:

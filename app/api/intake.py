@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_appbuilder.api import BaseApi, expose
 
 from app.api.common import safe
@@ -86,6 +86,8 @@ class IntakeApi(BaseApi):
         """
         if channel not in intake.API_CHANNELS:
             return self.response(404, message=f"no intake for channel {channel}")
+        if current_app.config.get("INTAKE_MODE") == "queue":
+            return self.response(404, message="demands are taken by the intake gateway (INTAKE_MODE=queue)")
         key, refusal = self._authenticate(channel)
         if refusal is not None:
             return refusal

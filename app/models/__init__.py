@@ -12,6 +12,7 @@ from app.models import (  # noqa: F401
     customer,
     document,
     energy,
+    gateway,
     jobs,
     login,
     notification,

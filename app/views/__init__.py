@@ -13,6 +13,7 @@ from app.views import (  # noqa: F401
     customer,
     dashboard,
     energy,
+    gateway,
     jobs,
     notification,
     onsite,
@@ -26,7 +27,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, notification, sync, rules, settings, clocks, calendar, audit]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, notification, sync, rules, settings, clocks, calendar, audit, gateway]
 
 
 def register(appbuilder: Any) -> None:
