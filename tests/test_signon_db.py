@@ -9,6 +9,9 @@ import pytest
 from tests.conftest import PASSWORD, browser_login
 
 DEMO_ACCOUNTS = ("admin", "director1", "leader1", "manager1", "manager2", "operator1")
+# Each role's start page: the director's dashboard, everyone else's order list (a district
+# manager's filtered to their own orders).
+START_PAGE = {"director1": "/dashboard/"}
 
 
 def test_db_is_the_default_sign_on(app):
@@ -23,7 +26,7 @@ def test_demo_accounts_sign_in_by_form_and_api(app, username):
     client = app.test_client()
     landed = browser_login(client, username)
     page = client.get(landed.headers["Location"], follow_redirects=True)
-    assert page.status_code == 200 and page.request.path == "/workorderview/list/"
+    assert page.status_code == 200 and page.request.path == START_PAGE.get(username, "/workorderview/list/")
     answer = app.test_client().post("/api/v1/security/login",
                                     json={"username": username, "password": PASSWORD, "provider": "db"})
     assert answer.status_code == 200 and answer.get_json()["access_token"]

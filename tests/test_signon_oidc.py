@@ -134,6 +134,8 @@ def test_oidc_login_in_chromium_through_the_provider_lands_with_the_role_of_the_
         linked = conn.execute(text("SELECT s.employee_no, s.mobile FROM org_staff s JOIN ab_user u "
                                    "ON u.id = s.user_id WHERE u.username = 'wangwu'")).one()
     engine.dispose()
+    # A district manager starts on their own orders; all the orders they may see are listed here.
+    page.goto(f"{base}/workorderview/list/")
     body = page.content()
     assert number_g04 in body and number_g01 not in body
     assert tuple(linked) == ("E1001", "13900002001")
