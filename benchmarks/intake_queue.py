@@ -76,7 +76,7 @@ def run(ctx: Context) -> None:
         workers = server.workers
     direct = DEMANDS / seconds
     ctx.add(section, "direct HTTP intake (the core's API)", round(direct, 1), "orders/s",
-            verdict="pass" if errors == 0 else "FAIL",
+            "errors: must be", 0, verdict="pass" if errors == 0 else "FAIL",
             note=f"gunicorn {workers} workers, {CLIENTS} clients, {DEMANDS} demands, {errors} errors; "
                  f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
@@ -113,10 +113,13 @@ def run(ctx: Context) -> None:
                 for process in consumers:
                     process.wait(30)
             ctx.add(section, f"gateway → RabbitMQ → {count} consumer{'s' if count > 1 else ''}",
-                    round(DEMANDS / seconds, 1), "orders/s", "direct HTTP intake", round(direct, 1),
+                    # No throughput goal: the verdict is on errors (must be 0); direct intake of
+                    # the same run stands in the note for comparison.
+                    round(DEMANDS / seconds, 1), "orders/s", "errors: must be", 0,
                     verdict="pass" if errors == 0 else "FAIL",
-                    note=f"POST to order number back at the gateway; gateway accepted "
-                         f"{DEMANDS / accept_seconds:.0f} demands/s (202); {errors} errors")
+                    note=f"{errors} errors; direct HTTP intake in this run: {direct:.1f} orders/s; "
+                         f"POST to order number back at the gateway; gateway accepted "
+                         f"{DEMANDS / accept_seconds:.0f} demands/s (202)")
     finally:
         gateway.terminate()
         gateway.wait(30)
