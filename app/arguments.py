@@ -9,13 +9,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Iterable
 
 from flask import request
+from flask_babel import gettext as _
 
 from app.workflow.errors import MAX_ID, InvalidInput
 
 
 class BadArgument(InvalidInput):
     """A query argument the request cannot be answered with: a 400 naming it, on screens
-    (the error page) as on APIs (``{"message", "field"}``)."""
+    (the error page) as on APIs (``{"message", "field"}``), in the reader's language."""
 
 
 def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = MAX_ID) -> int | None:
@@ -25,10 +26,10 @@ def int_arg(name: str, default: int | None = None, *, low: int = 1, high: int = 
         return default
     text = raw.strip()
     if not (text.lstrip("-").isascii() and text.lstrip("-").isdigit()) or len(text) > 20:
-        raise BadArgument(f"{name} must be a whole number", field=name)
+        raise BadArgument(_("%(name)s must be a whole number", name=name), field=name)
     value = int(text)
     if not low <= value <= high:
-        raise BadArgument(f"{name} must be between {low} and {high}", field=name)
+        raise BadArgument(_("%(name)s must be between %(low)s and %(high)s", name=name, low=low, high=high), field=name)
     return value
 
 
@@ -41,13 +42,17 @@ def decimal_arg(name: str, default: Decimal | None = None, *, low: Decimal | int
     try:
         value = Decimal(raw.strip())
     except (InvalidOperation, ValueError):
-        raise BadArgument(f"{name} must be a number", field=name) from None
+        raise BadArgument(_("%(name)s must be a number", name=name), field=name) from None
     if not value.is_finite():
-        raise BadArgument(f"{name} must be a number", field=name)
+        raise BadArgument(_("%(name)s must be a number", name=name), field=name)
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if low is not None and high is not None else (
-            f"at least {low}" if low is not None else f"at most {high}")
-        raise BadArgument(f"{name} must be {bounds}", field=name)
+        if low is not None and high is not None:
+            message = _("%(name)s must be between %(low)s and %(high)s", name=name, low=low, high=high)
+        elif low is not None:
+            message = _("%(name)s must be at least %(low)s", name=name, low=low)
+        else:
+            message = _("%(name)s must be at most %(high)s", name=name, high=high)
+        raise BadArgument(message, field=name)
     return value
 
 
@@ -59,7 +64,7 @@ def choice_arg(name: str, choices: Iterable[str], default: str | None = None) ->
     value = raw.strip()
     allowed = list(choices)
     if value not in allowed:
-        raise BadArgument(f"{name} must be one of {', '.join(allowed)}", field=name)
+        raise BadArgument(_("%(name)s must be one of %(allowed)s", name=name, allowed=", ".join(allowed)), field=name)
     return value
 
 
@@ -70,7 +75,7 @@ def month_arg(name: str) -> str | None:
         return None
     value = raw.strip()
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise BadArgument(f"{name} must be a month YYYY-MM", field=name)
+        raise BadArgument(_("%(name)s must be a month YYYY-MM", name=name), field=name)
     return value
 
 

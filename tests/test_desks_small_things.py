@@ -126,3 +126,12 @@ def test_error_pages_are_chinese(login_as):
     assert "页面不存在" in html and "Not Found" not in html and "requested URL" not in html
     refused = leader.get("/workorderview/list/?overdue=yesterday")
     assert refused.status_code == 400 and "请求无法处理" in refused.get_data(as_text=True)
+
+
+def test_a_bad_url_argument_is_named_in_chinese_on_the_page_and_in_the_api(login_as, api_as):
+    page = login_as("leader1").get("/workorderview/list/?overdue_month=2026-13")
+    assert page.status_code == 400
+    assert "参数 overdue_month 必须是 YYYY-MM 格式的月份" in page.get_data(as_text=True)
+    answer = api_as("leader1").get("/api/v1/workorder/?limit=many")
+    assert answer.status_code == 400
+    assert answer.get_json() == {"message": "参数 limit 必须是整数", "field": "limit"}
