@@ -14,6 +14,7 @@ from app.models import (  # noqa: F401
     energy,
     jobs,
     login,
+    mobile,
     notification,
     onsite,
     org,

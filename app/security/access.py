@@ -128,6 +128,7 @@ _FIELD_WORK: list[tuple[str, str]] = [
     *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
     ("can_close", "SafetyRecordView"),
     ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_get", "MobileApi"), ("can_post", "MobileApi"),
     ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
     ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
     ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),

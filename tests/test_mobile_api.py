@@ -1,0 +1,155 @@
+"""The mobile app's server side (issue 17): Idempotency-Key on the mutating APIs, the sync
+that primes the phone (scoped to the caller's grids), demands registered in the field and
+photos on work orders."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import func, select
+
+from app.models.document import Document
+from app.models.workorder import WorkOrder, WorkOrderEvent
+from tests.factories import advance, make_customer, make_order
+
+
+def _dispatched_to(db_session, username, grid_code="ST001-G01"):
+    order = make_order(db_session, grid_code)
+    return advance(db_session, order, ("dispatch", "leader1", {"assignee": username}))
+
+
+def _events(db_session, order_id, action):
+    db_session.rollback()  # a fresh snapshot: the requests committed after the test's last read
+    return db_session.scalar(select(func.count()).select_from(WorkOrderEvent).where(
+        WorkOrderEvent.order_id == order_id, WorkOrderEvent.action == action))
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 40, 40)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# --- Idempotency-Key ------------------------------------------------------------------------
+def test_accept_replayed_with_the_same_key_returns_the_first_answer_and_changes_nothing(db_session, api_as):
+    order = _dispatched_to(db_session, "manager1")
+    manager1 = api_as("manager1")
+    key = {"Idempotency-Key": "accept-7f3a9c21-0001"}
+    first = manager1.client.post(f"/api/v1/workorder/{order.id}/accept", json={"version": order.version}, headers={**manager1.headers, **key})
+    assert first.status_code == 200, first.get_json()
+    replay = manager1.client.post(f"/api/v1/workorder/{order.id}/accept", json={"version": order.version}, headers={**manager1.headers, **key})
+    assert replay.status_code == 200
+    assert replay.get_json() == first.get_json()
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert _events(db_session, order.id, "accept") == 1
+    assert db_session.get(WorkOrder, order.id).version == first.get_json()["result"]["version"]
+
+
+def test_the_same_key_without_it_would_have_been_refused_as_stale(db_session, api_as):
+    """Without the key the repeat is a second accept on an old version: refused, not applied."""
+    order = _dispatched_to(db_session, "manager1")
+    manager1 = api_as("manager1")
+    assert manager1.post(f"/api/v1/workorder/{order.id}/accept", json={"version": order.version}).status_code == 200
+    again = manager1.post(f"/api/v1/workorder/{order.id}/accept", json={"version": order.version})
+    assert again.status_code == 409
+
+
+def test_a_field_demand_replayed_with_its_key_registers_one_order(db_session, api_as):
+    manager1 = api_as("manager1")
+    body = {"channel": "city_call", "demand_type": "report", "content": "小区路灯线路裸露",
+            "contact_name": "王先生", "phone": "13900001111", "grid": "ST001-G02"}
+    headers = {**manager1.headers, "Idempotency-Key": "demand-0b8e4f77-0001"}
+    first = manager1.client.post("/api/v1/mobile/demands", json=body, headers=headers)
+    assert first.status_code == 201, first.get_json()
+    replay = manager1.client.post("/api/v1/mobile/demands", json=body, headers=headers)
+    assert replay.status_code == 201
+    assert replay.get_json() == first.get_json()
+    assert db_session.scalar(select(func.count()).select_from(WorkOrder).where(
+        WorkOrder.channel == "city_call")) == 1
+
+
+def test_an_order_photo_replayed_with_its_key_is_stored_once(db_session, api_as):
+    order = _dispatched_to(db_session, "manager1")
+    manager1 = api_as("manager1")
+    headers = {**manager1.headers, "Idempotency-Key": "photo-5d2c0a19-0001"}
+    answers = [manager1.client.post(f"/api/v1/mobile/orders/{order.id}/photos", headers=headers,
+                                    data={"photos": (io.BytesIO(_png()), "meter.png")},
+                                    content_type="multipart/form-data") for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201]
+    assert answers[1].get_json() == answers[0].get_json()
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Document).where(
+        Document.owner_type == "work_order", Document.owner_id == order.id)) == 1
+    listed = manager1.get(f"/api/v1/mobile/orders/{order.id}/photos").get_json()["result"]
+    assert [p["name"] for p in listed] == ["meter.png"]
+
+
+def test_a_key_belongs_to_its_user(db_session, api_as):
+    mine = _dispatched_to(db_session, "manager1", "ST001-G01")
+    theirs = _dispatched_to(db_session, "manager2", "ST001-G04")
+    key = "shared-key-00000001"
+    manager1, manager2 = api_as("manager1"), api_as("manager2")
+    assert manager1.client.post(f"/api/v1/workorder/{mine.id}/accept", json={"version": mine.version},
+                         headers={**manager1.headers, "Idempotency-Key": key}).status_code == 200
+    other = manager2.client.post(f"/api/v1/workorder/{theirs.id}/accept", json={"version": theirs.version},
+                          headers={**manager2.headers, "Idempotency-Key": key})
+    assert other.status_code == 200
+    assert other.get_json()["result"]["id"] == theirs.id
+    assert _events(db_session, theirs.id, "accept") == 1
+
+
+def test_a_key_reused_for_another_request_is_refused(db_session, api_as):
+    first, second = _dispatched_to(db_session, "manager1"), _dispatched_to(db_session, "manager1")
+    manager1 = api_as("manager1")
+    headers = {**manager1.headers, "Idempotency-Key": "reused-key-0000001"}
+    assert manager1.client.post(f"/api/v1/workorder/{first.id}/accept", json={"version": first.version},
+                         headers=headers).status_code == 200
+    refused = manager1.client.post(f"/api/v1/workorder/{second.id}/accept", json={"version": second.version},
+                            headers=headers)
+    assert refused.status_code == 422
+    assert refused.get_json()["field"] == "Idempotency-Key"
+    assert _events(db_session, second.id, "accept") == 0
+
+
+def test_a_malformed_key_is_refused_naming_the_header(db_session, api_as):
+    order = _dispatched_to(db_session, "manager1")
+    manager1 = api_as("manager1")
+    refused = manager1.client.post(f"/api/v1/workorder/{order.id}/accept", json={"version": order.version},
+                            headers={**manager1.headers, "Idempotency-Key": "no spaces allowed"})
+    assert refused.status_code == 400
+    assert refused.get_json()["field"] == "Idempotency-Key"
+    assert _events(db_session, order.id, "accept") == 0
+
+
+# --- sync -----------------------------------------------------------------------------------
+def test_manager1_never_receives_orders_or_customers_of_manager2_grids(db_session, api_as):
+    mine = [_dispatched_to(db_session, "manager1", code) for code in ("ST001-G01", "ST001-G03")]
+    theirs = [_dispatched_to(db_session, "manager2", code) for code in ("ST001-G04", "ST001-G06")]
+    my_customer = make_customer(db_session, "ST001-G02")
+    their_customer = make_customer(db_session, "ST001-G05")
+    manager1 = api_as("manager1")
+
+    full = manager1.get("/api/v1/mobile/sync")
+    assert full.status_code == 200, full.get_json()
+    payload = full.get_json()["result"]
+    assert {o["id"] for o in payload["orders"]} == {o.id for o in mine}
+    assert {c["customer_no"] for c in payload["customers"]} == {my_customer.customer_no}
+    assert payload["open_order_ids"] == sorted(o.id for o in mine)
+    assert {o["grid"] for o in payload["orders"]} <= {"ST001-G01", "ST001-G02", "ST001-G03"}
+
+    # changes in manager2's grids after the cursor stay out of the delta too
+    advance(db_session, theirs[0], ("accept", "manager2", {}))
+    their_customer.address = "示范县新地址9号"
+    db_session.commit()
+    advance(db_session, mine[0], ("accept", "manager1", {}))
+    delta = manager1.get("/api/v1/mobile/sync", query_string={"cursor": payload["cursor"]}).get_json()["result"]
+    assert [o["id"] for o in delta["orders"]] == [mine[0].id]
+    assert delta["customers"] == []
+
+
+def test_sync_refuses_a_cursor_that_is_not_a_time(api_as):
+    answer = api_as("manager1").get("/api/v1/mobile/sync", query_string={"cursor": "yesterday"})
+    assert answer.status_code == 400
+    assert answer.get_json()["field"] == "cursor"
