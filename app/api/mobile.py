@@ -97,13 +97,15 @@ class MobileApi(BaseApi):
             customers_query = customers_query.where(Customer.updated_at >= since)
         customers = list(db.session.scalars(customers_query.order_by(Customer.id).limit(customer_limit + 1)
                                             .options(selectinload(Customer.grid))))
+        grids = list(db.session.scalars(select(Grid.code).where(actor.grid_clause(Grid.id, Grid.station_id))
+                                        .order_by(Grid.code)))
         open_ids = list(db.session.scalars(select(WorkOrder.id).where(scope, WorkOrder.state.in_(OPEN_STATES))))
         return self.response(200, **schemas.SyncResultSchema().dump({"result": {
             "cursor": now.isoformat(), "full": since is None,
             "orders": [order_json(o, actor, detail=True) for o in orders],
             "customers": [_customer_card(c, actor.sees_personal_data) for c in customers[:customer_limit]],
             "customers_truncated": len(customers) > customer_limit,
-            "open_order_ids": sorted(open_ids)}}))
+            "open_order_ids": sorted(open_ids), "grids": grids}}))
 
     @expose("/places", methods=["GET"])
     @protect()

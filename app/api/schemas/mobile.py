@@ -38,6 +38,7 @@ class SyncSchema(Schema):
     customers = fields.List(fields.Nested(CustomerCardSchema))
     customers_truncated = fields.Boolean()
     open_order_ids = fields.List(fields.Integer())
+    grids = fields.List(fields.String(), metadata={"description": "codes of the caller's grids"})
 
 
 @body
