@@ -146,7 +146,7 @@ def test_offline_work_waits_in_the_outbox_across_a_reload_and_is_applied_once_in
     _until(page, "document.querySelector('#sync').dataset.waiting === '0'", 30000)
     page.click("nav button[data-tab=outbox]")
     page.wait_for_selector("h3:has-text('待同步（0）')")
-    assert page.locator("#outbox li").count() == 0 and page.locator(".conflict").count() == 0
+    assert page.locator("#outbox li").count() == 0 and page.locator(".conflict-card").count() == 0
 
     db_session.rollback()
     assert db_session.get(WorkOrder, to_accept.id).state == "accepted"
@@ -186,11 +186,49 @@ def test_an_order_transferred_while_offline_shows_a_conflict_and_nothing_is_appl
 
     context.set_offline(False)
     page.evaluate("window.dispatchEvent(new Event('online'))")
-    page.wait_for_selector(".conflict:has-text('未执行')", timeout=30000)
-    text = page.inner_text(".conflict")
+    page.wait_for_selector(".conflict-card:has-text('未执行')", timeout=30000)
+    text = page.inner_text(".conflict-card")
     assert order.number in text and "转派" in text
     db_session.rollback()
     assert db_session.get(WorkOrder, order.id).state == "dispatched"
     assert db_session.scalar(select(func.count()).select_from(WorkOrderEvent).where(
         WorkOrderEvent.order_id == order.id, WorkOrderEvent.action == "accept")) == 0
     assert _waiting(page) == 0
+
+
+def test_an_order_voided_while_offline_shows_a_conflict_and_nothing_is_applied(phone, live_server, db_session):
+    context, page = phone
+    order = _dispatched(db_session, content="客户咨询电价")
+    _sign_in(page, live_server)
+    page.wait_for_selector(f"[data-order='{order.number}']")
+
+    context.set_offline(True)
+    page.click(f"[data-order='{order.number}']")
+    page.click("button[data-action=accept]")
+    page.wait_for_selector("text=1 项操作待同步")
+    advance(db_session, order, ("void", "leader1", {"reason": "重复登记"}))
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    page.wait_for_selector(".conflict-card:has-text('已作废')", timeout=30000)
+    db_session.rollback()
+    assert db_session.get(WorkOrder, order.id).state == "voided"
+    assert db_session.scalar(select(func.count()).select_from(WorkOrderEvent).where(
+        WorkOrderEvent.order_id == order.id, WorkOrderEvent.action == "accept")) == 0
+
+
+def test_logout_clears_the_phone(phone, live_server, db_session):
+    context, page = phone
+    order = _dispatched(db_session)
+    _sign_in(page, live_server)
+    page.wait_for_selector(f"[data-order='{order.number}']")
+    page.click("nav button[data-tab=outbox]")
+    page.click("button:has-text('退出登录')")
+    page.wait_for_selector("#username")
+    page.wait_for_selector("#sync:has-text('已同步')")  # the app reopened an empty database
+    stored = page.evaluate("""new Promise(resolve => { const r = indexedDB.open('gridcare-m', 1);
+        r.onsuccess = () => { const t = r.result.transaction('orders').objectStore('orders').count();
+                              t.onsuccess = () => resolve(t.result); }; })""")
+    assert stored == 0
+    page.reload()
+    page.wait_for_selector("#username")

@@ -260,8 +260,13 @@ async function render() {
   tabs.querySelectorAll("button").forEach((b) => b.classList.toggle("on", b.dataset.tab === current.tab));
   const screens = {orders: ordersScreen, order: orderScreen, customers: customersScreen, customer: customerScreen,
                    register: registerScreen, outbox: outboxScreen};
-  return (screens[current.tab] || ordersScreen)();
+  const turn = ++renders;
+  await (screens[current.tab] || ordersScreen)();
+  // Conflicts stay on top of every screen until the user has read them.
+  const conflicts = await all("conflicts");
+  if (turn === renders) view().prepend(...conflicts.map(conflictCard));
 }
+let renders = 0;
 
 function loginScreen() {
   const error = h("p", {class: "error", role: "alert"});
@@ -294,7 +299,6 @@ function loginScreen() {
 async function ordersScreen() {
   const orders = await all("orders");
   const waiting = new Set((await all("outbox")).map((e) => e.order_id).filter(Boolean));
-  const conflicts = await all("conflicts");
   // Most urgent first: the nearest deadline (of the order or of its source platform).
   const due = (o) => Math.min(...[o.deadline, o.source_deadline].filter(Boolean).map((d) => new Date(d).getTime()), Infinity);
   orders.sort((a, b) => due(a) - due(b) || a.id - b.id);
@@ -307,13 +311,12 @@ async function ordersScreen() {
         source ? h("span", {class: "due " + source.cls}, " · 来源 " + source.text) : null));
   });
   view().replaceChildren(
-    ...conflicts.map(conflictCard),
     h("h2", {}, "我的工单"),
     ...(items.length ? items : [h("p", {class: "empty"}, "暂无待办工单")]));
 }
 
 function conflictCard(c) {
-  return h("div", {class: "card conflict", role: "alert"},
+  return h("div", {class: "card conflict-card", role: "alert"},
     h("h3", {}, "冲突：" + c.label + " 未执行"),
     h("p", {}, c.happened || c.message),
     c.happened && c.message ? h("p", {class: "meta"}, "服务器：" + c.message) : null,
@@ -463,12 +466,10 @@ async function registerScreen() {
 
 async function outboxScreen() {
   const entries = await all("outbox");
-  const conflicts = await all("conflicts");
   const syncedAt = await kvGet("synced_at");
   view().replaceChildren(
     h("h2", {}, "同步"),
     h("p", {class: "meta"}, (navigator.onLine ? "在线" : "离线") + (syncedAt ? ` · 上次同步 ${new Date(syncedAt).toLocaleString("zh-CN")}` : "")),
-    ...conflicts.map(conflictCard),
     h("h3", {}, `待同步（${entries.length}）`),
     h("ol", {id: "outbox"}, ...entries.map((e) => h("li", {"data-kind": e.kind}, e.label))),
     h("button", {class: "primary", type: "button", onclick: () => sync()}, "立即同步"),
