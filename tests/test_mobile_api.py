@@ -4,10 +4,13 @@ photos on work orders."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
+import time_machine
 from sqlalchemy import func, select
 
+from app import clock
 from app.models.document import Document
 from app.models.workorder import WorkOrder, WorkOrderEvent
 from tests.factories import advance, make_customer, make_order
@@ -125,10 +128,11 @@ def test_a_malformed_key_is_refused_naming_the_header(db_session, api_as):
 
 # --- sync -----------------------------------------------------------------------------------
 def test_manager1_never_receives_orders_or_customers_of_manager2_grids(db_session, api_as):
-    mine = [_dispatched_to(db_session, "manager1", code) for code in ("ST001-G01", "ST001-G03")]
-    theirs = [_dispatched_to(db_session, "manager2", code) for code in ("ST001-G04", "ST001-G06")]
-    my_customer = make_customer(db_session, "ST001-G02")
-    their_customer = make_customer(db_session, "ST001-G05")
+    with time_machine.travel(clock.now() - dt.timedelta(minutes=1), tick=True):  # well before the first sync
+        mine = [_dispatched_to(db_session, "manager1", code) for code in ("ST001-G01", "ST001-G03")]
+        theirs = [_dispatched_to(db_session, "manager2", code) for code in ("ST001-G04", "ST001-G06")]
+        my_customer = make_customer(db_session, "ST001-G02")
+        their_customer = make_customer(db_session, "ST001-G05")
     manager1 = api_as("manager1")
 
     full = manager1.get("/api/v1/mobile/sync")
@@ -139,12 +143,13 @@ def test_manager1_never_receives_orders_or_customers_of_manager2_grids(db_sessio
     assert payload["open_order_ids"] == sorted(o.id for o in mine)
     assert {o["grid"] for o in payload["orders"]} <= {"ST001-G01", "ST001-G02", "ST001-G03"}
 
-    # changes in manager2's grids after the cursor stay out of the delta too
-    advance(db_session, theirs[0], ("accept", "manager2", {}))
-    their_customer.address = "示范县新地址9号"
-    db_session.commit()
-    advance(db_session, mine[0], ("accept", "manager1", {}))
-    delta = manager1.get("/api/v1/mobile/sync", query_string={"cursor": payload["cursor"]}).get_json()["result"]
+    # a minute later, changes in manager2's grids stay out of the delta too
+    with time_machine.travel(clock.now() + dt.timedelta(minutes=1), tick=True):
+        advance(db_session, theirs[0], ("accept", "manager2", {}))
+        their_customer.address = "示范县新地址9号"
+        db_session.commit()
+        advance(db_session, mine[0], ("accept", "manager1", {}))
+        delta = manager1.get("/api/v1/mobile/sync", query_string={"cursor": payload["cursor"]}).get_json()["result"]
     assert [o["id"] for o in delta["orders"]] == [mine[0].id]
     assert delta["customers"] == []
 

@@ -46,6 +46,16 @@ def _cursor() -> dt.datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
 
 
+# The next cursor lies a little before the answer: a change flushed just before this sync but
+# committed after it, or stored without sub-second precision (MySQL DATETIME), still comes in
+# the next delta. A row may thus come twice; the phone keeps records by id.
+CURSOR_MARGIN = dt.timedelta(seconds=2)
+
+
+def _next_cursor(now: dt.datetime) -> str:
+    return (now - CURSOR_MARGIN).replace(microsecond=0).isoformat()
+
+
 def _customer_card(c: Customer, sees: bool) -> dict[str, Any]:
     return {"id": c.id, "customer_no": c.customer_no, "name": c.name, "customer_type": c.customer_type,
             "phone": masked("phone", c.phone, sees), "address": c.address, "grid": c.grid.code,
@@ -101,7 +111,7 @@ class MobileApi(BaseApi):
                                         .order_by(Grid.code)))
         open_ids = list(db.session.scalars(select(WorkOrder.id).where(scope, WorkOrder.state.in_(OPEN_STATES))))
         return self.response(200, **schemas.SyncResultSchema().dump({"result": {
-            "cursor": now.isoformat(), "full": since is None,
+            "cursor": _next_cursor(now), "full": since is None,
             "orders": [order_json(o, actor, detail=True) for o in orders],
             "customers": [_customer_card(c, actor.sees_personal_data) for c in customers[:customer_limit]],
             "customers_truncated": len(customers) > customer_limit,
