@@ -158,3 +158,35 @@ def test_sync_refuses_a_cursor_that_is_not_a_time(api_as):
     answer = api_as("manager1").get("/api/v1/mobile/sync", query_string={"cursor": "yesterday"})
     assert answer.status_code == 400
     assert answer.get_json()["field"] == "cursor"
+
+
+# --- field demands at places ------------------------------------------------------------------
+def _supermarket(db_session, grid_code, name):
+    from decimal import Decimal
+
+    from app.models.channel import LoveSupermarket
+    from tests.factories import grid
+
+    g = grid(db_session, grid_code)
+    market = LoveSupermarket(name=name, station_id=g.station_id, grid_id=g.id, address=f"{name}门口",
+                             latitude=Decimal("30.1"), longitude=Decimal("120.2"))
+    db_session.add(market)
+    db_session.commit()
+    return market
+
+
+def test_a_demand_at_a_love_supermarket_of_my_grid_is_registered_and_one_of_another_grid_refused(
+        db_session, api_as):
+    mine = _supermarket(db_session, "ST001-G01", "东村爱心超市")
+    theirs = _supermarket(db_session, "ST001-G05", "西村爱心超市")
+    manager1 = api_as("manager1")
+    places = manager1.get("/api/v1/mobile/places").get_json()["result"]
+    assert [(p["kind"], p["name"]) for p in places] == [("love_supermarket", "东村爱心超市")]
+    body = {"channel": "love_supermarket", "demand_type": "consultation", "content": "咨询低保户电费减免"}
+    registered = manager1.post("/api/v1/mobile/demands", json={**body, "place_id": mine.id})
+    assert registered.status_code == 201, registered.get_json()
+    assert registered.get_json()["result"]["channel"] == "love_supermarket"
+    refused = manager1.post("/api/v1/mobile/demands", json={**body, "place_id": theirs.id})
+    assert refused.status_code == 403
+    missing = manager1.post("/api/v1/mobile/demands", json=body)
+    assert (missing.status_code, missing.get_json()["field"]) == (400, "place_id")

@@ -120,6 +120,8 @@ async function sync() {
       const stale = (await all("orders")).filter((o) => !open.has(o.id)).map((o) => o.id);
       await tx("orders", "readwrite", (s) => stale.forEach((id) => s.delete(id)));
       await kvSet("grids", data.grids);
+      const places = await api("GET", "/api/v1/mobile/places");
+      if (places.ok) await kvSet("places", (await places.json()).result);
       await kvSet("cursor", data.cursor);
       await kvSet("synced_at", new Date().toISOString());
     }
@@ -440,6 +442,20 @@ async function customerScreen() {
 
 async function registerScreen() {
   const grids = (await kvGet("grids")) || [];
+  const places = (await kvGet("places")) || [];
+  const place = h("select", {id: "f-place_id", name: "place_id"});
+  const gridBox = h("div", {}, h("label", {for: "f-grid"}, "台区"),
+    h("select", {id: "f-grid", name: "grid"}, ...grids.map((g) => h("option", {value: g}, g))));
+  const placeBox = h("div", {hidden: true}, h("label", {for: "f-place_id"}, "服务点 / 爱心超市"), place);
+  const channelChanged = (channel) => {
+    gridBox.hidden = channel !== "city_call";
+    placeBox.hidden = channel === "city_call";
+    gridBox.querySelector("select").disabled = gridBox.hidden;
+    place.disabled = placeBox.hidden;
+    const mine = places.filter((p) => p.kind === channel);
+    place.replaceChildren(...mine.map((p) => h("option", {value: p.id}, p.name)));
+    if (!placeBox.hidden && !mine.length) place.append(h("option", {value: ""}, channel === "convenience_point" ? "今日无值班服务点" : "您的台区没有爱心超市"));
+  };
   const form = h("form", {class: "card", onsubmit: async (event) => {
     event.preventDefault();
     const data = new FormData(form);
@@ -451,17 +467,17 @@ async function registerScreen() {
     render();
   }}, h("h2", {}, "登记现场诉求"),
   h("label", {for: "f-channel"}, "来源"),
-  h("select", {id: "f-channel", name: "channel"}, ...Object.entries(CHANNELS).map(([v, t]) => h("option", {value: v}, t))),
+  h("select", {id: "f-channel", name: "channel", onchange: (e) => channelChanged(e.target.value)},
+    ...Object.entries(CHANNELS).map(([v, t]) => h("option", {value: v}, t))),
   h("label", {for: "f-demand_type"}, "诉求类型"),
   h("select", {id: "f-demand_type", name: "demand_type"}, ...Object.entries(DEMAND).filter(([v]) => v !== "service").map(([v, t]) => h("option", {value: v}, t))),
-  h("label", {for: "f-grid"}, "台区"),
-  h("select", {id: "f-grid", name: "grid"}, ...grids.map((g) => h("option", {value: g}, g))),
-  ...field("服务点/爱心超市编号（便民服务点、爱心超市时填写）", "place_id", {type: "number"}),
+  gridBox, placeBox,
   ...field("诉求内容", "content", {tag: "textarea", required: true}),
   ...field("联系人", "contact_name"), ...field("联系电话", "phone", {type: "tel"}),
   ...field("户号", "customer_no", {inputmode: "numeric"}), ...field("地址", "address"),
   h("button", {class: "primary", type: "submit"}, "登记"));
   view().replaceChildren(form);
+  channelChanged("city_call");
 }
 
 async function outboxScreen() {
