@@ -190,3 +190,19 @@ def test_a_demand_at_a_love_supermarket_of_my_grid_is_registered_and_one_of_anot
     assert refused.status_code == 403
     missing = manager1.post("/api/v1/mobile/demands", json=body)
     assert (missing.status_code, missing.get_json()["field"]) == (400, "place_id")
+
+
+def test_a_field_demand_keeps_the_phone_position_and_refuses_one_off_the_globe(db_session, api_as):
+    from app.models.mobile import FieldPosition
+
+    manager1 = api_as("manager1")
+    body = {"channel": "city_call", "demand_type": "report", "content": "电杆倾斜", "grid": "ST001-G01"}
+    off = manager1.post("/api/v1/mobile/demands", json={**body, "latitude": 95.0, "longitude": 120.1})
+    assert (off.status_code, off.get_json()["field"]) == (400, "latitude")
+    made = manager1.post("/api/v1/mobile/demands", json={**body, "latitude": 30.27, "longitude": 120.15,
+                                                          "accuracy_m": 8})
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["result"]["position"] == {"latitude": 30.27, "longitude": 120.15, "accuracy_m": 8}
+    where = db_session.get(FieldPosition, made.get_json()["result"]["id"])
+    assert (float(where.latitude), float(where.longitude)) == (30.27, 120.15)
+    assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == 1

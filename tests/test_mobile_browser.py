@@ -13,6 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from app.models.document import Document
+from app.models.mobile import FieldPosition
 from app.models.onsite import Visit
 from app.models.workorder import WorkOrder, WorkOrderEvent
 from tests.browser import ARTIFACTS
@@ -105,6 +106,8 @@ def test_offline_work_waits_in_the_outbox_across_a_reload_and_is_applied_once_in
     customer = make_customer(db_session, "ST001-G02", name="赵大爷")
     photo = tmp_path / "meter.png"
     Image.new("RGB", (800, 600), (30, 120, 200)).save(photo)
+    context.grant_permissions(["geolocation"], origin=live_server)
+    context.set_geolocation({"latitude": 30.274085, "longitude": 120.155070, "accuracy": 12})
     _sign_in(page, live_server)
     page.wait_for_selector(f"[data-order='{to_resolve.number}']")
 
@@ -162,6 +165,8 @@ def test_offline_work_waits_in_the_outbox_across_a_reload_and_is_applied_once_in
     assert [v.note for v in visits] == ["走访核实表计运行正常"]
     demands = list(db_session.scalars(select(WorkOrder).where(WorkOrder.channel == "city_call")))
     assert [d.content for d in demands] == ["小区路灯线路裸露，存在安全隐患"]
+    where = db_session.get(FieldPosition, demands[0].id)
+    assert (float(where.latitude), float(where.longitude), where.accuracy_m) == (30.274085, 120.15507, 12)
     # in order: the accept before the photo, the photo before the resolution, then the demand
     accepted_at = db_session.scalar(select(WorkOrderEvent.id).where(
         WorkOrderEvent.order_id == to_accept.id, WorkOrderEvent.action == "accept"))

@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.models.channel import LoveSupermarket
 from app.models.customer import Customer
 from app.models.document import OwnerType
+from app.models.mobile import FieldPosition
 from app.models.org import Grid
 from app.models.workorder import OPEN_STATES, Channel, DemandType, WorkOrder
 from app.security.masking import masked
@@ -54,6 +55,23 @@ CURSOR_MARGIN = dt.timedelta(seconds=2)
 
 def _next_cursor(now: dt.datetime) -> str:
     return (now - CURSOR_MARGIN).replace(microsecond=0).isoformat()
+
+
+def _position(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The phone's position from ``latitude``/``longitude`` (and ``accuracy_m``), when sent."""
+    if data.get("latitude") is None and data.get("longitude") is None:
+        return None
+    found: dict[str, Any] = {}
+    for name, low, high in (("latitude", -90, 90), ("longitude", -180, 180)):
+        value = data.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise InvalidInput(f"{name} must be a number from {low} to {high}", field=name)
+        found[name] = round(float(value), 6)
+    accuracy = data.get("accuracy_m")
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or accuracy < 0):
+        raise InvalidInput("accuracy_m must be a number of metres", field="accuracy_m")
+    found["accuracy_m"] = None if accuracy is None else int(accuracy)
+    return found
 
 
 def _customer_card(c: Customer, sees: bool) -> dict[str, Any]:
@@ -206,10 +224,13 @@ class MobileApi(BaseApi):
             else:
                 order = branch.register_at_supermarket(db.session, actor, place_id, demand_type=demand_type,
                                                        content=content, **person)
+        position = _position(data)
+        if position is not None:
+            db.session.add(FieldPosition(order_id=order.id, **position))
         db.session.commit()
         return self.response(201, **schemas.FieldDemandResultSchema().dump({"result": {
             "id": order.id, "number": order.number, "state": order.state, "channel": order.channel,
-            "deadline": iso(order.deadline)}}))
+            "deadline": iso(order.deadline), "position": position}}))
 
     @expose("/orders/<int:pk>/photos", methods=["GET"])
     @protect()

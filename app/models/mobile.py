@@ -5,9 +5,10 @@ twice."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Model, UTCDateTime, utcnow
@@ -31,3 +32,16 @@ class IdempotentRequest(Model):
     status: Mapped[Optional[int]] = mapped_column(Integer)
     response: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class FieldPosition(Model):
+    """Where the phone was when a demand met in the field was registered (when it allowed
+    the position to be read): evidence that the manager was there, kept beside the order."""
+
+    __tablename__ = "mobile_field_position"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id", ondelete="CASCADE"), primary_key=True)
+    latitude: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    accuracy_m: Mapped[Optional[int]] = mapped_column(Integer)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

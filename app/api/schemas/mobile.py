@@ -55,6 +55,16 @@ class FieldDemandInputSchema(Schema):
     customer_no = fields.String(**optional())
     grid = fields.String(**optional(description="grid code, for a city call without a customer"))
     place_id = fields.Integer(**optional(description="service point or love supermarket id"))
+    latitude = fields.Float(**optional(description="the phone's position, when it allows reading it"))
+    longitude = fields.Float(**optional())
+    accuracy_m = fields.Integer(**optional())
+
+
+@body
+class FieldPositionSchema(Schema):
+    latitude = fields.Float()
+    longitude = fields.Float()
+    accuracy_m = fields.Integer(allow_none=True)
 
 
 @body
@@ -64,6 +74,7 @@ class FieldDemandSchema(Schema):
     state = fields.String()
     channel = fields.String()
     deadline = IsoDateTime(allow_none=True)
+    position = fields.Nested(FieldPositionSchema, allow_none=True)
 
 
 @body
@@ -81,5 +92,5 @@ FieldDemandResultSchema = result_of(FieldDemandSchema, "FieldDemandResultSchema"
 PlaceListSchema = result_list(PlaceSchema, "PlaceListSchema")
 OrderPhotoListSchema = result_list(DocumentSchema, "OrderPhotoListSchema")
 
-COMPONENTS = (MessageSchema, CustomerCardSchema, SyncSchema, FieldDemandInputSchema, FieldDemandSchema,
+COMPONENTS = (MessageSchema, CustomerCardSchema, FieldPositionSchema, SyncSchema, FieldDemandInputSchema, FieldDemandSchema,
               PlaceSchema, SyncResultSchema, FieldDemandResultSchema, PlaceListSchema, OrderPhotoListSchema)

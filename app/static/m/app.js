@@ -462,6 +462,7 @@ async function registerScreen() {
     const body = {};
     for (const [k, v] of data.entries()) if (v !== "") body[k] = v;
     if (body.place_id) body.place_id = Number(body.place_id);
+    Object.assign(body, await position());
     await enqueue({kind: "demand", body, label: `登记诉求（${DEMAND[body.demand_type] || ""}）`});
     current.tab = "orders";
     render();
@@ -478,6 +479,18 @@ async function registerScreen() {
   h("button", {class: "primary", type: "submit"}, "登记"));
   view().replaceChildren(form);
   channelChanged("city_call");
+}
+
+// The phone's position when it allows reading it (GPS works without network); never waits long.
+function position() {
+  return new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve({});
+    const timer = setTimeout(() => resolve({}), 5000);
+    navigator.geolocation.getCurrentPosition((p) => {
+      clearTimeout(timer);
+      resolve({latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy_m: Math.round(p.coords.accuracy)});
+    }, () => { clearTimeout(timer); resolve({}); }, {enableHighAccuracy: true, timeout: 4000, maximumAge: 60000});
+  });
 }
 
 async function outboxScreen() {
