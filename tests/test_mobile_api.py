@@ -206,3 +206,8 @@ def test_a_field_demand_keeps_the_phone_position_and_refuses_one_off_the_globe(d
     where = db_session.get(FieldPosition, made.get_json()["result"]["id"])
     assert (float(where.latitude), float(where.longitude)) == (30.27, 120.15)
     assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == 1
+
+
+def test_the_field_work_menu_links_to_the_mobile_app(login_as):
+    page = login_as("manager1").get("/workorderview/list/").get_data(as_text=True)
+    assert 'href="/m/"' in page and "移动端" in page

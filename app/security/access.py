@@ -120,7 +120,7 @@ _CHANNEL_LEADER = [
 # On-site work and energy services (issue 4).
 _ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
 _ONSITE_MENUS = ("Field work", "Customer visits", "Visit records", "On-site service records",
-                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies", "Mobile app")
 _ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
 _FIELD_WORK: list[tuple[str, str]] = [
     ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, send_from_directory
+from flask import Blueprint, abort, current_app, send_from_directory
+from flask_babel import lazy_gettext as _l
 
 ROOT = Path(__file__).resolve().parent.parent / "static" / "m"
 FILES = {"app.js", "app.css", "sw.js", "manifest.webmanifest", "icon-192.png", "icon-512.png"}
@@ -34,4 +35,6 @@ def asset(name: str) -> Any:
 
 
 def register(appbuilder: Any) -> None:
-    appbuilder.app.register_blueprint(blueprint)
+    current_app.register_blueprint(blueprint)  # called inside create_app's app context
+    appbuilder.add_link("Mobile app", href="/m/", icon="fa-mobile", category="Field work",
+                        label=_l("Mobile app"), category_label=_l("Field work"))
