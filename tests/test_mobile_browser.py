@@ -95,6 +95,8 @@ def test_app_opens_offline_after_one_visit_and_shows_my_orders(phone, live_serve
     page.wait_for_selector(f"[data-order='{mine.number}']")
     assert page.locator("button.order").count() == 1
     assert "离线" in page.inner_text("#sync")
+    # the dispatch notified manager1; the notice is on the phone too
+    assert "1 条未读" in page.inner_text("#notifications summary")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 

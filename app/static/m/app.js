@@ -103,10 +103,12 @@ function uuid() {
 }
 
 // --- sync: prime the phone, replay the outbox ------------------------------------------------
-let syncing = false;
+let syncing = false, again = false;
 async function sync() {
-  if (syncing || !(await kvGet("access_token"))) return;
+  if (syncing) { again = true; return; }  // an action queued mid-sync is sent right after it
+  if (!(await kvGet("access_token"))) return;
   syncing = true;
+  again = false;
   indicator();
   try {
     await flush();
@@ -120,6 +122,8 @@ async function sync() {
       const stale = (await all("orders")).filter((o) => !open.has(o.id)).map((o) => o.id);
       await tx("orders", "readwrite", (s) => stale.forEach((id) => s.delete(id)));
       await kvSet("grids", data.grids);
+      const notes = await api("GET", "/api/v1/notification/?unread=true");
+      if (notes.ok) await kvSet("notifications", (await notes.json()).result.slice(0, 20));
       const places = await api("GET", "/api/v1/mobile/places");
       if (places.ok) await kvSet("places", (await places.json()).result);
       await kvSet("cursor", data.cursor);
@@ -130,7 +134,8 @@ async function sync() {
   } finally {
     syncing = false;
     await indicator();
-    if (current.tab !== "form") render();
+    if (!view().dataset.dirty) render();  // never under the fingers of someone filling a form
+    if (again) sync();
   }
 }
 
@@ -244,7 +249,7 @@ function h(tag, attrs = {}, ...children) {
   for (const child of children.flat()) if (child !== null && child !== undefined) el.append(child);
   return el;
 }
-function go(tab, id = null) { current.tab = tab; current.id = id; render(); }
+function go(tab, id = null) { current.tab = tab; current.id = id; delete view().dataset.dirty; render(); }
 
 function left(deadline) {
   if (!deadline) return {text: "无时限", cls: ""};
@@ -312,7 +317,12 @@ async function ordersScreen() {
       h("div", {}, h("span", {class: "due " + own.cls}, "办结 " + own.text),
         source ? h("span", {class: "due " + source.cls}, " · 来源 " + source.text) : null));
   });
+  const notes = (await kvGet("notifications")) || [];
   view().replaceChildren(
+    notes.length ? h("details", {class: "card", id: "notifications"}, h("summary", {}, `通知（${notes.length} 条未读）`),
+      ...notes.map((n) => h("p", {}, n.order_id && orders.some((o) => o.id === n.order_id)
+        ? h("button", {class: "link", type: "button", onclick: () => go("order", n.order_id)}, n.title) : n.title,
+      h("span", {class: "meta"}, " " + new Date(n.created_at).toLocaleString("zh-CN"))))) : null,
     h("h2", {}, "我的工单"),
     ...(items.length ? items : [h("p", {class: "empty"}, "暂无待办工单")]));
 }
@@ -514,6 +524,7 @@ async function logout() {
 }
 
 // --- start --------------------------------------------------------------------------------------
+view().addEventListener("input", () => { view().dataset.dirty = "1"; });
 document.getElementById("tabs").addEventListener("click", (event) => {
   const tab = event.target.closest("button[data-tab]");
   if (tab) go(tab.dataset.tab);
@@ -525,3 +536,4 @@ if ("serviceWorker" in navigator) {
   navigator.serviceWorker.addEventListener("message", (event) => { if (event.data && event.data.type === "flush") sync(); });
 }
 render().then(indicator).then(sync);
+setInterval(() => { if (navigator.onLine) sync(); }, 60000);
