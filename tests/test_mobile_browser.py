@@ -135,7 +135,7 @@ def test_offline_work_waits_in_the_outbox_across_a_reload_and_is_applied_once_in
     page.select_option("#f-grid", "ST001-G02")
     page.fill("#f-content", "小区路灯线路裸露，存在安全隐患")
     page.fill("#f-phone", "13900002222")
-    page.click("#view button[type=submit]")
+    page.click("#view > form button[type=submit]")
     _until(page, "document.querySelector('#sync').dataset.waiting === '5'")
 
     page.reload()  # still offline: the outbox is in IndexedDB
@@ -239,3 +239,33 @@ def test_logout_clears_the_phone(phone, live_server, db_session):
     assert stored == 0
     page.reload()
     page.wait_for_selector("#username")
+
+
+def test_a_box_meter_anomaly_with_a_photo_recorded_offline_is_stored_once_online(
+        phone, live_server, db_session, tmp_path):
+    from app.models.onsite import MeterBoxAnomaly
+
+    context, page = phone
+    photo = tmp_path / "box.png"
+    Image.new("RGB", (1200, 900), (90, 90, 90)).save(photo)
+    _sign_in(page, live_server)
+    context.set_offline(True)
+    page.click("nav button[data-tab=register]")
+    page.click("details[data-record='/api/v1/onsite/anomalies'] > summary")
+    page.select_option("#a-grid_id", index=2)  # the grids in code order: G01, G02, G03
+    page.fill("#a-meter_box_no", "BX-0301")
+    page.fill("#a-meter_no", "M-33001")
+    page.fill("#a-expected", "BX-0301")
+    page.fill("#a-found", "BX-0302")
+    page.set_input_files("#a-photos", str(photo))
+    page.click("button:has-text('保存箱表关系异常')")
+    page.wait_for_selector("h3:has-text('待同步（1）')")
+
+    context.set_offline(False)
+    page.evaluate("window.dispatchEvent(new Event('online'))")
+    _until(page, "document.querySelector('#sync').dataset.waiting === '0'", 30000)
+    db_session.rollback()
+    found = list(db_session.scalars(select(MeterBoxAnomaly)))
+    assert [(a.meter_box_no, a.found, a.grid.code) for a in found] == [("BX-0301", "BX-0302", "ST001-G03")]
+    photos = db_session.scalars(select(Document).where(Document.owner_type == "anomaly")).all()
+    assert [(p.owner_id, p.content_type) for p in photos] == [(found[0].id, "image/jpeg")]

@@ -125,8 +125,8 @@ class MobileApi(BaseApi):
             customers_query = customers_query.where(Customer.updated_at >= since)
         customers = list(db.session.scalars(customers_query.order_by(Customer.id).limit(customer_limit + 1)
                                             .options(selectinload(Customer.grid))))
-        grids = list(db.session.scalars(select(Grid.code).where(actor.grid_clause(Grid.id, Grid.station_id))
-                                        .order_by(Grid.code)))
+        grids = [{"id": g.id, "code": g.code, "name": g.name} for g in db.session.scalars(
+            select(Grid).where(actor.grid_clause(Grid.id, Grid.station_id)).order_by(Grid.code))]
         open_ids = list(db.session.scalars(select(WorkOrder.id).where(scope, WorkOrder.state.in_(OPEN_STATES))))
         return self.response(200, **schemas.SyncResultSchema().dump({"result": {
             "cursor": _next_cursor(now), "full": since is None,

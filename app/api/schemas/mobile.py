@@ -27,6 +27,13 @@ class CustomerCardSchema(Schema):
 
 
 @body
+class GridRefSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+@body
 class SyncSchema(Schema):
     """What changed since the cursor: the caller's orders (in detail) and the customers of the
     caller's grids; ``open_order_ids`` lists every open order still in the caller's scope, so the
@@ -38,7 +45,7 @@ class SyncSchema(Schema):
     customers = fields.List(fields.Nested(CustomerCardSchema))
     customers_truncated = fields.Boolean()
     open_order_ids = fields.List(fields.Integer())
-    grids = fields.List(fields.String(), metadata={"description": "codes of the caller's grids"})
+    grids = fields.List(fields.Nested(GridRefSchema), metadata={"description": "the caller's grids"})
 
 
 @body
@@ -92,5 +99,5 @@ FieldDemandResultSchema = result_of(FieldDemandSchema, "FieldDemandResultSchema"
 PlaceListSchema = result_list(PlaceSchema, "PlaceListSchema")
 OrderPhotoListSchema = result_list(DocumentSchema, "OrderPhotoListSchema")
 
-COMPONENTS = (MessageSchema, CustomerCardSchema, FieldPositionSchema, SyncSchema, FieldDemandInputSchema, FieldDemandSchema,
+COMPONENTS = (MessageSchema, GridRefSchema, CustomerCardSchema, FieldPositionSchema, SyncSchema, FieldDemandInputSchema, FieldDemandSchema,
               PlaceSchema, SyncResultSchema, FieldDemandResultSchema, PlaceListSchema, OrderPhotoListSchema)

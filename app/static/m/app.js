@@ -198,6 +198,12 @@ async function send(entry) {
     return api("POST", `/api/v1/onsite/customers/${entry.customer_id}/visits`, {json: entry.body, key: entry.key});
   }
   if (entry.kind === "demand") return api("POST", "/api/v1/mobile/demands", {json: entry.body, key: entry.key});
+  if (entry.kind === "record") {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(entry.fields)) form.append(k, v);
+    for (const photo of entry.photos) form.append("photos", photo.blob, photo.name);
+    return api("POST", entry.path, {form, key: entry.key});
+  }
   throw new Error("unknown outbox entry " + entry.kind);
 }
 
@@ -364,8 +370,8 @@ async function orderScreen() {
         h("li", {}, h("div", {}, `${e.actor || ""} ${e.action}`), h("div", {class: "meta"}, `${new Date(e.at).toLocaleString("zh-CN")} ${e.note || ""}`))))));
 }
 
-function field(label, name, attrs = {}) {
-  const id = "f-" + name;
+function field(label, name, attrs = {}, prefix = "f-") {
+  const id = prefix + name;
   const input = attrs.tag === "textarea" ? h("textarea", {id, name, ...attrs, tag: null}) : h("input", {id, name, ...attrs});
   return [h("label", {for: id}, label), input];
 }
@@ -455,7 +461,7 @@ async function registerScreen() {
   const places = (await kvGet("places")) || [];
   const place = h("select", {id: "f-place_id", name: "place_id"});
   const gridBox = h("div", {}, h("label", {for: "f-grid"}, "台区"),
-    h("select", {id: "f-grid", name: "grid"}, ...grids.map((g) => h("option", {value: g}, g))));
+    h("select", {id: "f-grid", name: "grid"}, ...grids.map((g) => h("option", {value: g.code}, `${g.code} ${g.name}`))));
   const placeBox = h("div", {hidden: true}, h("label", {for: "f-place_id"}, "服务点 / 爱心超市"), place);
   const channelChanged = (channel) => {
     gridBox.hidden = channel !== "city_call";
@@ -487,8 +493,43 @@ async function registerScreen() {
   ...field("联系人", "contact_name"), ...field("联系电话", "phone", {type: "tel"}),
   ...field("户号", "customer_no", {inputmode: "numeric"}), ...field("地址", "address"),
   h("button", {class: "primary", type: "submit"}, "登记"));
-  view().replaceChildren(form);
+  view().replaceChildren(form, ...recordForms(grids));
   channelChanged("city_call");
+}
+
+// On-site records with photos, queued like everything else (multipart to the on-site API).
+function recordForms(grids) {
+  const gridSelect = (prefix) => [h("label", {for: prefix + "grid_id"}, "台区"),
+    h("select", {id: prefix + "grid_id", name: "grid_id"}, ...grids.map((g) => h("option", {value: g.id}, `${g.code} ${g.name}`)))];
+  const kinds = [
+    {prefix: "s-", title: "安全检查记录", path: "/api/v1/onsite/safety-records", fields: [
+      ...field("检查地点", "site", {required: true}, "s-"), ...field("发现的隐患", "hazards", {tag: "textarea", required: true}, "s-"),
+      h("label", {}, h("input", {type: "checkbox", name: "rectification_required", value: "true"}), " 需要整改"),
+      ...field("整改期限", "deadline", {type: "date"}, "s-")]},
+    {prefix: "a-", title: "箱表关系异常", path: "/api/v1/onsite/anomalies", fields: [
+      ...field("表箱编号", "meter_box_no", {required: true}, "a-"), ...field("电表资产号", "meter_no", {required: true}, "a-"),
+      ...field("档案中的表箱", "expected", {required: true}, "a-"), ...field("现场实际表箱", "found", {required: true}, "a-")]},
+    {prefix: "e-", title: "设备采集", path: "/api/v1/onsite/equipment", fields: [
+      ...field("设备类型", "equipment_type", {required: true}, "e-"), ...field("型号", "model", {}, "e-"),
+      ...field("出厂编号", "serial_no", {}, "e-"), ...field("安装位置", "location", {required: true}, "e-")]},
+  ];
+  return kinds.map((kind) => {
+    const form = h("form", {onsubmit: async (event) => {
+      event.preventDefault();
+      const data = new FormData(form);
+      const fields = {};
+      for (const [k, v] of data.entries()) if (k !== "photos" && v !== "") fields[k] = v;
+      const photos = [];
+      for (const file of data.getAll("photos").filter((f) => f && f.size)) {
+        photos.push({blob: await compress(file), name: file.name.replace(/\.\w+$/, "") + ".jpg"});
+      }
+      await enqueue({kind: "record", path: kind.path, fields, photos, label: kind.title});
+      go("outbox");
+    }}, ...gridSelect(kind.prefix), ...kind.fields,
+    ...field("照片", "photos", {type: "file", accept: "image/*", capture: "environment", multiple: true}, kind.prefix),
+    h("button", {class: "primary", type: "submit"}, "保存" + kind.title));
+    return h("details", {class: "card", "data-record": kind.path}, h("summary", {}, kind.title), form);
+  });
 }
 
 // The phone's position when it allows reading it (GPS works without network); never waits long.
