@@ -211,3 +211,45 @@ def test_a_field_demand_keeps_the_phone_position_and_refuses_one_off_the_globe(d
 def test_the_field_work_menu_links_to_the_mobile_app(login_as):
     page = login_as("manager1").get("/workorderview/list/").get_data(as_text=True)
     assert 'href="/m/"' in page and "移动端" in page
+
+
+def test_concurrent_repeats_of_one_key_apply_the_action_once(db_session, api_as, app):
+    """A phone retrying over a weak link: four copies of one accept at the same moment."""
+    import json
+    import threading
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.serving import make_server
+
+    order = _dispatched_to(db_session, "manager1")
+    headers = {**api_as("manager1").headers, "Idempotency-Key": "burst-3e9d1c55-0001",
+               "Content-Type": "application/json"}
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}/api/v1/workorder/{order.id}/accept"
+    start = threading.Barrier(4)
+
+    def retry(_: int) -> tuple[int, dict]:
+        request = urllib.request.Request(url, data=json.dumps({"version": order.version}).encode(),
+                                         method="POST", headers=headers)
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(retry, range(4)))
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert _events(db_session, order.id, "accept") == 1
+    applied = [body for status, body in answers if status == 200]
+    assert applied and all(body == applied[0] for body in applied)
+    waiting = [body["message"] for status, body in answers if status != 200]
+    assert all("still being answered" in message for message in waiting)
