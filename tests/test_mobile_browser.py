@@ -269,3 +269,22 @@ def test_a_box_meter_anomaly_with_a_photo_recorded_offline_is_stored_once_online
     assert [(a.meter_box_no, a.found, a.grid.code) for a in found] == [("BX-0301", "BX-0302", "ST001-G03")]
     photos = db_session.scalars(select(Document).where(Document.owner_type == "anomaly")).all()
     assert [(p.owner_id, p.content_type) for p in photos] == [(found[0].id, "image/jpeg")]
+
+
+def test_an_expired_access_token_is_refreshed_without_signing_in_again(phone, live_server, db_session):
+    context, page = phone
+    order = _dispatched(db_session)
+    _sign_in(page, live_server)
+    page.wait_for_selector(f"[data-order='{order.number}']")
+    put = """new Promise(resolve => { const r = indexedDB.open('gridcare-m', 1); r.onsuccess = () => {
+        const t = r.result.transaction('kv', 'readwrite'); t.objectStore('kv').put('not-a-token', 'access_token');
+        t.oncomplete = () => resolve(true); }; })"""
+    page.evaluate(put)
+    later = _dispatched(db_session, content="刷新令牌后同步到的工单")
+    page.click("nav button[data-tab=outbox]")
+    page.click("button:has-text('立即同步')")
+    page.click("nav button[data-tab=orders]")
+    page.wait_for_selector(f"[data-order='{later.number}']")
+    token = page.evaluate("""new Promise(resolve => { const r = indexedDB.open('gridcare-m', 1); r.onsuccess = () => {
+        const q = r.result.transaction('kv').objectStore('kv').get('access_token'); q.onsuccess = () => resolve(q.result); }; })""")
+    assert token != "not-a-token" and token.count(".") == 2

@@ -6,7 +6,6 @@
 "use strict";
 
 const DB_NAME = "gridcare-m";
-const STORES = ["kv", "orders", "customers", "outbox", "conflicts"];
 const MOBILE_ACTIONS = {
   accept: "接单", "return": "退单", resolve: "处理完成", suspend: "挂起", resume: "恢复",
   extend: "申请延期", callback: "回访",
