@@ -40,10 +40,11 @@ def idempotent(f: Callable[..., Any]) -> Callable[..., Any]:
             return f(self, *args, **kwargs)
         if not _KEY.match(key):
             return _answer(400, "Idempotency-Key must be 8 to 128 letters, digits or . _ : -", field=HEADER)
-        from app.api.common import api_actor
+        from app.extensions import appbuilder
 
-        user_id = api_actor().user_id
-        if user_id is None:
+        actor = appbuilder.sm.current_actor()
+        user_id = actor.user_id if actor is not None else None
+        if user_id is None:  # no user to scope the key to: the endpoint answers as without it
             return f(self, *args, **kwargs)
         claim = IdempotentRequest(user_id=user_id, key=key, method=request.method, path=request.path[:255])
         db.session.add(claim)
