@@ -253,3 +253,15 @@ def test_concurrent_repeats_of_one_key_apply_the_action_once(db_session, api_as,
     assert applied and all(body == applied[0] for body in applied)
     waiting = [body["message"] for status, body in answers if status != 200]
     assert all("still being answered" in message for message in waiting)
+
+
+def test_marking_a_notification_read_twice_with_one_key_answers_the_same(db_session, api_as):
+    order = _dispatched_to(db_session, "manager1")  # the dispatch notifies manager1
+    manager1 = api_as("manager1")
+    notice = manager1.get("/api/v1/notification/").get_json()["result"][0]
+    assert notice["order_id"] == order.id
+    headers = {**manager1.headers, "Idempotency-Key": "read-9a0b7c6d-0001"}
+    first = manager1.client.post(f"/api/v1/notification/{notice['id']}/read", headers=headers)
+    again = manager1.client.post(f"/api/v1/notification/{notice['id']}/read", headers=headers)
+    assert first.status_code == 200 and again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
