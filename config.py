@@ -160,6 +160,9 @@ class Config:
     RETURN_VISIT_REQUIRED_DEMAND_TYPES = os.environ.get("RETURN_VISIT_REQUIRED_DEMAND_TYPES", "")
     # The registration desk's customer look-up, per user (it matches phones masked to the caller).
     CUSTOMER_LOOKUP_RATE_LIMIT = os.environ.get("CUSTOMER_LOOKUP_RATE_LIMIT", "30 per minute")
+    # The mobile app (/m/): how many orders and customer cards one sync sends to a phone at most.
+    MOBILE_SYNC_ORDER_LIMIT = int(os.environ.get("MOBILE_SYNC_ORDER_LIMIT", "500"))
+    MOBILE_SYNC_CUSTOMER_LIMIT = int(os.environ.get("MOBILE_SYNC_CUSTOMER_LIMIT", "2000"))
 
     # Flask-AppBuilder
     FAB_SECURITY_MANAGER_CLASS = "app.security.manager.GridCareSecurityManager"

@@ -21,7 +21,7 @@ from benchmarks.common import FULL, Context, create_pg_database, machine
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["benchmarks.list_pages"]
 OPTIONAL_MODULES = ["benchmarks.intake", "benchmarks.intake_queue", "benchmarks.targeting", "benchmarks.routing",
-                    "benchmarks.sync", "benchmarks.reports", "benchmarks.load"]
+                    "benchmarks.sync", "benchmarks.reports", "benchmarks.load", "benchmarks.mobile"]
 
 
 def main() -> int:

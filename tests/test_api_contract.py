@@ -226,6 +226,14 @@ def test_answers_with_real_data_conform_to_the_document(app, db_session):
     call("GET", "/api/v1/workpoint/", "/api/v1/workpoint/?source=visit")
     year = call("GET", "/api/v1/calendar/{year}", "/api/v1/calendar/2026")
     call("PUT", "/api/v1/calendar/{year}", "/api/v1/calendar/2026", year)  # the same arrangement again
+    call("GET", "/api/v1/mobile/sync", "/api/v1/mobile/sync")
+    call("GET", "/api/v1/mobile/places", "/api/v1/mobile/places")
+    call("POST", "/api/v1/mobile/demands", "/api/v1/mobile/demands",
+         {"channel": "city_call", "demand_type": "report", "content": "路灯线路裸露", "grid": "ST001-G01"},
+         status=201)
+    call("POST", "/api/v1/mobile/orders/{pk}/photos", f"/api/v1/mobile/orders/{order.id}/photos", status=201,
+         data={"photos": (io.BytesIO(photo.getvalue()), "meter.jpg", "image/jpeg")})
+    call("GET", "/api/v1/mobile/orders/{pk}/photos", f"/api/v1/mobile/orders/{order.id}/photos")
     call("POST", "/api/v1/session/logout", "/api/v1/session/logout")
     ours = {f"{method.upper()} {path}" for path, operations in spec["paths"].items()
             if path.startswith("/api/v1/") and not path.startswith(NOT_OURS)

@@ -9,6 +9,7 @@ from app.api import (  # noqa: F401
     calendar,
     energy,
     intake,
+    mobile,
     notification,
     onsite,
     points,
@@ -16,7 +17,7 @@ from app.api import (  # noqa: F401
     workorder,
 )
 
-DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification, calendar, points]
+DOMAINS = [workorder, intake, onsite, energy, session, announcement, notification, calendar, points, mobile]
 
 
 def register(appbuilder: Any) -> None:

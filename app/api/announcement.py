@@ -10,6 +10,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 
 from app import announcements as service
 from app.api.common import api_actor, iso, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import announcement as schemas
 from app.extensions import db
 from app.models.announcement import Announcement, AnnouncementAttachment
@@ -97,6 +98,7 @@ class AnnouncementApi(BaseApi):
 
     @expose("/<int:pk>/read", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def mark_read(self, pk: int) -> Any:
         """Record the caller's read receipt (idempotent: the first reading time is kept).

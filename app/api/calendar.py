@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 
 from app import clock
 from app.api.common import api_actor, json_body, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import calendar as schemas
 from app.api.schemas.calendar import YEARS, CalendarYearInputSchema, CalendarYearSchema
 from app.extensions import db
@@ -50,6 +51,7 @@ class CalendarApi(BaseApi):
 
     @expose("/<int:year>", methods=["PUT"])
     @protect()
+    @idempotent
     @safe
     def put_year(self, year: int) -> Any:
         """Enter a year's arrangement (administrators); complete years settle provisional deadlines.

@@ -12,6 +12,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
 from app.api.common import api_actor, get_endpoint, iso, json_body, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import energy as schemas
 from app.api.workorder import order_json
 from app.energy import analysis, capacity, customers, push
@@ -223,6 +224,7 @@ class EnergyApi(BaseApi):
 
     @expose("/service-requests", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def service_request(self) -> Any:
         """Register a customer's energy-service request as an on-site work order.
@@ -298,6 +300,7 @@ class EnergyApi(BaseApi):
 
     @expose("/campaigns", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def create_campaign(self) -> Any:
         """Create a push campaign: who (criteria) and what (template with {name}, {customer_no}, {grid}, {address}).
@@ -329,6 +332,7 @@ class EnergyApi(BaseApi):
 
     @expose("/campaigns/<int:pk>/run", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def run_campaign(self, pk: int) -> Any:
         """Push the campaign to every targeted customer not yet reached.

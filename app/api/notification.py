@@ -9,6 +9,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import func, select
 
 from app.api.common import api_actor, iso, json_body, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import notification as schemas
 from app.extensions import db
 from app.models.base import utcnow
@@ -66,6 +67,7 @@ class NotificationApi(BaseApi):
 
     @expose("/<int:pk>/read", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def mark_read(self, pk: int) -> Any:
         """Mark one of the caller's notifications read.
@@ -114,6 +116,7 @@ class NotificationApi(BaseApi):
 
     @expose("/preferences", methods=["PUT"])
     @protect()
+    @idempotent
     @safe
     def put_preferences(self) -> Any:
         """Set the caller's channels and quiet hours (fields left out keep their value).

@@ -12,6 +12,7 @@ from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
 
 from app.api.common import api_actor, get_endpoint, iso, json_body, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import onsite as schemas
 from app.documents.store import documents_of, load_document
 from app.documents.web import current_store, read_uploads, send_document
@@ -246,6 +247,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/customers/<int:pk>/visits", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def register_visit(self, pk: int) -> Any:
         """Register a visit, with the contact and address confirmed or corrected, and photos.
@@ -300,6 +302,7 @@ class OnsiteApi(BaseApi):
     # --- documents ----------------------------------------------------------------------
     @expose("/documents", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def upload_documents(self) -> Any:
         """Attach photos or videos to an on-site record.
@@ -453,6 +456,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/anomalies", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def register_anomaly(self) -> Any:
         """Register an abnormal box–meter relationship.
@@ -495,6 +499,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/anomalies/<int:pk>/rectify", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def rectify_anomaly(self, pk: int) -> Any:
         """Record the rectification of an anomaly.
@@ -527,6 +532,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/anomalies/<int:pk>/verify", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def verify_anomaly(self, pk: int) -> Any:
         """Verify (or refuse) a rectification; team leaders and above.
@@ -563,6 +569,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/service-records", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def add_service_record(self) -> Any:
         """Record on-site service for a customer or an order.
@@ -609,6 +616,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/safety-records", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def add_safety_record(self) -> Any:
         """Record a safety supervision visit.
@@ -640,6 +648,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/safety-records/<int:pk>/close", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def close_safety_record(self, pk: int) -> Any:
         """Close a safety record once its hazards are rectified.
@@ -674,6 +683,7 @@ class OnsiteApi(BaseApi):
 
     @expose("/equipment", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def add_equipment(self) -> Any:
         """Collect equipment information on site.

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.api.common import api_actor, iso, json_body, safe
+from app.api.idempotency import idempotent
 from app.api.schemas import workorder as schemas
 from app.arguments import int_arg
 from app.extensions import db
@@ -204,6 +205,7 @@ class WorkOrderApi(BaseApi):
 
     @expose("/<int:pk>/<action>", methods=["POST"])
     @protect()
+    @idempotent
     @safe
     def act(self, pk: int, action: str) -> Any:
         """Apply a lifecycle action. The body carries ``version`` and what the action needs.
@@ -212,6 +214,7 @@ class WorkOrderApi(BaseApi):
           summary: Apply a lifecycle action to a work order
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
+          - {in: header, name: Idempotency-Key, schema: {type: string}, description: a repeat by the same user returns the first answer and changes nothing}
           - in: path
             name: action
             required: true

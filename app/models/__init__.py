@@ -15,6 +15,7 @@ from app.models import (  # noqa: F401
     gateway,
     jobs,
     login,
+    mobile,
     notification,
     onsite,
     org,

@@ -1,4 +1,4 @@
-"""Document center (文档中心): photos and videos attached to on-site records.
+"""Document center (文档中心): photos and videos attached to on-site records and work orders.
 
 The bytes live in the document store (content-addressed by SHA-256, see
 ``app.documents.store``); this table says what each upload is, whom it belongs to and
@@ -27,6 +27,7 @@ class OwnerType(LabeledEnum):
     SAFETY_RECORD = ("safety_record", "Safety supervision record")
     EQUIPMENT = ("equipment", "Equipment record")
     ANOMALY = ("anomaly", "Box-meter anomaly")
+    WORK_ORDER = ("work_order", "Work order")
 
 
 class Document(Model):

@@ -120,7 +120,7 @@ _CHANNEL_LEADER = [
 # On-site work and energy services (issue 4).
 _ONSITE_RECORD_VIEWS = ("ServiceRecordView", "SafetyRecordView", "EquipmentRecordView")
 _ONSITE_MENUS = ("Field work", "Customer visits", "Visit records", "On-site service records",
-                 "Safety supervision", "Equipment collection", "Box-meter anomalies")
+                 "Safety supervision", "Equipment collection", "Box-meter anomalies", "Mobile app")
 _ENERGY_MENUS = ("Energy services", "Peak/valley analysis", "Customer lists", "Available capacity")
 _FIELD_WORK: list[tuple[str, str]] = [
     ("can_list", "CustomerServiceView"), ("can_show", "CustomerServiceView"), ("can_add", "CustomerServiceView"),
@@ -128,6 +128,7 @@ _FIELD_WORK: list[tuple[str, str]] = [
     *[("can_add", view) for view in (*_ONSITE_RECORD_VIEWS, "MeterBoxAnomalyView")],
     ("can_close", "SafetyRecordView"),
     ("can_get", "OnsiteApi"), ("can_post", "OnsiteApi"),
+    ("can_get", "MobileApi"), ("can_post", "MobileApi"),
     ("can_list", "EnergyServicesView"), ("can_show", "EnergyServicesView"),
     ("can_export", "EnergyServicesView"), ("can_add", "EnergyServicesView"),
     ("can_get", "EnergyApi"), ("can_post", "EnergyApi"),

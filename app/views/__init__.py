@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.views import (  # noqa: F401
+    mobile,
     announcement,
     audit,
     calendar,
@@ -27,7 +28,7 @@ from app.views import (  # noqa: F401
     workorder_records,
 )
 
-DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, notification, sync, rules, settings, clocks, calendar, audit, gateway]
+DOMAINS = [workorder, workorder_records, channel, customer, onsite, energy, dashboard, points, report, org, announcement, jobs, notification, sync, rules, settings, clocks, calendar, audit, gateway, mobile]
 
 
 def register(appbuilder: Any) -> None:
