@@ -190,6 +190,11 @@ def test_a_demand_at_a_love_supermarket_of_my_grid_is_registered_and_one_of_anot
     assert refused.status_code == 403
     missing = manager1.post("/api/v1/mobile/demands", json=body)
     assert (missing.status_code, missing.get_json()["field"]) == (400, "place_id")
+    beyond = manager1.post("/api/v1/mobile/demands", json={**body, "place_id": 2432902008176640000})
+    assert (beyond.status_code, beyond.get_json()["field"]) == (400, "place_id")  # not a 500 on PostgreSQL
+    far = manager1.post("/api/v1/mobile/demands", json={**body, "place_id": mine.id, "latitude": 30.1,
+                                                        "longitude": 120.2, "accuracy_m": 1e30})
+    assert (far.status_code, far.get_json()["field"]) == (400, "accuracy_m")
 
 
 def test_a_field_demand_keeps_the_phone_position_and_refuses_one_off_the_globe(db_session, api_as):

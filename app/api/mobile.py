@@ -33,7 +33,7 @@ from app.models.org import Grid
 from app.models.workorder import OPEN_STATES, Channel, DemandType, WorkOrder
 from app.security.masking import masked
 from app.workflow import service
-from app.workflow.errors import Forbidden, InvalidInput, OutOfScope
+from app.workflow.errors import MAX_ID, Forbidden, InvalidInput, OutOfScope
 
 
 def _cursor() -> dt.datetime | None:
@@ -68,8 +68,10 @@ def _position(data: dict[str, Any]) -> dict[str, Any] | None:
             raise InvalidInput(f"{name} must be a number from {low} to {high}", field=name)
         found[name] = round(float(value), 6)
     accuracy = data.get("accuracy_m")
-    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)) or accuracy < 0):
-        raise InvalidInput("accuracy_m must be a number of metres", field="accuracy_m")
+    # A phone reports metres; anything beyond 100 km is no position (and would overflow the column).
+    if accuracy is not None and (isinstance(accuracy, bool) or not isinstance(accuracy, (int, float))
+                                 or not 0 <= accuracy <= 100_000):
+        raise InvalidInput("accuracy_m must be a number of metres from 0 to 100000", field="accuracy_m")
     found["accuracy_m"] = None if accuracy is None else int(accuracy)
     return found
 
@@ -216,7 +218,7 @@ class MobileApi(BaseApi):
                 address=(str(data.get("address") or "").strip() or None), grid_id=grid_id, **person)
         else:
             place_id = data.get("place_id")
-            if isinstance(place_id, bool) or not isinstance(place_id, int):
+            if isinstance(place_id, bool) or not isinstance(place_id, int) or not 1 <= place_id <= MAX_ID:
                 raise InvalidInput("place_id is required (a service point or love supermarket)", field="place_id")
             if channel == Channel.CONVENIENCE_POINT.value:
                 order = branch.register_at_point(db.session, actor, place_id, demand_type=demand_type,
