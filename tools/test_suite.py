@@ -26,7 +26,7 @@ from pathlib import Path
 RUNS_DIR = Path(".test-runs")
 # "12 passed, 3 deselected in 8.1s", framed by "=" signs unless pytest runs with -q.
 SUMMARY_LINE = re.compile(r"^=*\s*(\d+ (passed|failed|errors?|skipped|deselected)|no tests ran)\b.* in [\d.]+s")
-FAILURE_LINE = re.compile(r"^(FAILED|ERROR) ")
+FAILURE_LINE = re.compile(r"^(FAILED|ERROR) \S+::|^ERROR \S+\.py")
 
 
 @dataclass
