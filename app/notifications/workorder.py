@@ -94,7 +94,9 @@ def notify_transition(session: Session, order: WorkOrder, action: str, actor: Ac
     messages = _message(session, order, action, params)
     if not messages:
         return
-    now = utcnow()
+    # The transition's own moment (a job's tick, a test's "now"), set on the order before the
+    # hooks run: a message must not be dated, nor fall due, by the wall clock.
+    now = order.updated_at or utcnow()
     for recipients, title, body in messages:
         told = [uid for uid in recipients if uid is not None and uid != actor.user_id]
         notify(session, told, kind=f"order_{action}", title=title, body=body, now=now,
