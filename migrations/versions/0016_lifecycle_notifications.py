@@ -2,7 +2,7 @@
 deliveries (queued with the transition that caused them, sent and retried by a job)
 
 Revision ID: 0016_lifecycle_notifications
-Revises: 0014_feedback_delivery
+Revises: 0015_workpoint_ledger
 """
 
 import sqlalchemy as sa

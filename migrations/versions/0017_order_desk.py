@@ -2,7 +2,7 @@
 and typed return-visit questions (yes/no, 1–5 satisfaction, choice, text)
 
 Revision ID: 0017_order_desk
-Revises: 0014_feedback_delivery
+Revises: 0016_lifecycle_notifications
 """
 
 import sqlalchemy as sa

@@ -1,8 +1,8 @@
 """mobile app: the first answer to each Idempotency-Key of each user (offline outbox replays),
 and the phone's position when a demand was registered in the field
 
-Revision ID: 0019_mobile
-Revises: 0020_signon
+Revision ID: 0020_mobile
+Revises: 0019_boundary
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.models.base
 
-revision = "0019_mobile"
-down_revision = "0021_boundary"
+revision = "0020_mobile"
+down_revision = "0019_boundary"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """single sign-on: the employee number that links a directory (LDAP / OpenID Connect) user to
 their staff profile; a profile may wait for its person's first sign-on (no user yet)
 
-Revision ID: 0020_signon
-Revises: 0014_feedback_delivery
+Revision ID: 0018_signon
+Revises: 0017_order_desk
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020_signon"
+revision = "0018_signon"
 down_revision = "0017_order_desk"
 branch_labels = None
 depends_on = None

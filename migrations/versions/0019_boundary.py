@@ -1,14 +1,14 @@
 """intake across zones: the cursor of the results relay (feedback outbox → gateway)
 
-Revision ID: 0021_boundary
-Revises: 0014_feedback_delivery
+Revision ID: 0019_boundary
+Revises: 0018_signon
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_boundary"
-down_revision = "0020_signon"
+revision = "0019_boundary"
+down_revision = "0018_signon"
 branch_labels = None
 depends_on = None
 
