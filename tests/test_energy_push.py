@@ -56,6 +56,9 @@ def test_campaign_refuses_unknown_placeholders_and_district_managers(api_as):
     assert bad.status_code == 400 and "id_number" in bad.get_json()["message"]
     assert api_as("manager1").post("/api/v1/energy/campaigns",
                                    json={"name": "x", "template": "{name}"}).status_code == 403
+    beyond = api_as("admin").post("/api/v1/energy/campaigns", json={
+        "name": "x", "template": "{name}", "station_id": 11967550871915121810079744})
+    assert (beyond.status_code, beyond.get_json()["field"]) == (400, "station_id")  # not a 500 (PostgreSQL)
 
 
 def test_failed_gateway_delivery_is_recorded_and_retried_without_duplicates(app, db_session, api_as):

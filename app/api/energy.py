@@ -106,13 +106,14 @@ class EnergyApi(BaseApi):
           summary: Peak/valley analysis of one customer
           parameters:
           - {in: path, name: pk, required: true, schema: {type: integer}}
-          - {in: query, name: shift_kwh, schema: {type: number}, description: kWh to move from peak to valley}
+          - {in: query, name: shift_kwh, schema: {type: number, minimum: 0, maximum: 1000000000}, description: kWh to move from peak to valley}
           responses:
             200:
               description: the analysis
               content:
                 application/json:
                   schema: {$ref: '#/components/schemas/CustomerAnalysisResultSchema'}
+            400: {$ref: '#/components/responses/400'}
             403: {$ref: '#/components/responses/403'}
             404: {$ref: '#/components/responses/404'}
         """

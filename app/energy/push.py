@@ -30,7 +30,7 @@ from app.models.customer import Customer
 from app.models.energy import CampaignState, DeliveryState, PushCampaign, PushMessage
 from app.models.org import Grid, Station
 from app.workflow.actor import ADMIN, STATION_MANAGER, Actor
-from app.workflow.errors import Forbidden, InvalidInput, NotFound, OutOfScope
+from app.workflow.errors import MAX_ID, Forbidden, InvalidInput, NotFound, OutOfScope
 
 log = logging.getLogger(__name__)
 PLACEHOLDERS = ("name", "customer_no", "grid", "address")
@@ -83,7 +83,8 @@ def create_campaign(session: Session, actor: Actor, *, name: str, template: str,
         station_id = int(station_id) if station_id not in (None, "") else actor.station_id
     except (TypeError, ValueError):
         raise InvalidInput("station_id must be an integer", field="station_id") from None
-    if station_id is None or session.get(Station, station_id) is None:
+    # An id beyond any row is no station (and would overflow the column on PostgreSQL).
+    if station_id is None or not 1 <= station_id <= MAX_ID or session.get(Station, station_id) is None:
         raise InvalidInput("a station is required", field="station_id")
     if not actor.is_admin and station_id != actor.station_id:
         raise OutOfScope("the station is outside your scope")
