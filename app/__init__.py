@@ -18,7 +18,11 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 class _BoundedInt(IntegerConverter):
     """``<int:…>`` URL parts fit a signed 32-bit id column: a larger number matches no route
-    (404) instead of overflowing the database driver (a 500 found by fuzzing, issue 6)."""
+    (404) instead of overflowing the database driver (a 500 found by fuzzing, issue 6).  More
+    than ten digits fail the pattern itself, so no rule of the path matches (a refusal by
+    ``max`` alone lets Werkzeug answer 405 when a rule for another method shares the path)."""
+
+    regex = r"\d{1,10}"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
