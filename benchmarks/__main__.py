@@ -85,7 +85,20 @@ def main() -> int:
         finally:
             drop()
     write_report(ctx, time.perf_counter() - started, failures)
-    return 1 if failures else 0
+    for line in verdict_lines(ctx):
+        print(line)
+    return 1 if failures or ctx.failed_goals() else 0
+
+
+def verdict_lines(ctx: Context) -> list[str]:
+    """How many figures met their goals, and every one that did not, by name."""
+    judged = [f for f in ctx.figures if f.goal]
+    failed = ctx.failed_goals()
+    lines = [f"Goals: {len(judged) - len([f for f in failed if f.goal])} of {len(judged)} met"
+             + (f"; {len(failed)} verdict(s) FAILED:" if failed else ".")]
+    lines += [f"- FAIL — {f.section} · {f.name}: {f.value:g} {f.unit} (goal {f.goal or 'must pass'})"
+              for f in failed]
+    return lines
 
 
 def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
@@ -97,17 +110,19 @@ def write_report(ctx: Context, seconds: float, failures: list[str]) -> None:
         f"{ctx.sizes.get('customers', 0):,} customers, {ctx.sizes.get('orders', 0):,} orders).", "",
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory']}; {info['os']}; "
         f"Python {info['python']}; {info['postgresql']}.", "",
-        "Every figure stands beside its limit, measured in the same run.", "",
-    ]
+        "Every figure stands beside its limit, measured in the same run; a figure with a goal "
+        "passes or fails on it.", "",
+    ] + verdict_lines(ctx) + [""]
     sections: dict[str, list] = {}
     for figure in ctx.figures:
         sections.setdefault(figure.section, []).append(figure)
     for section, figures in sections.items():
-        lines += [f"## {section}", "", "| measure | value | limit (same run) | verdict | note |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [f"## {section}", "", "| measure | value | limit (same run) | goal | verdict | note |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         for f in figures:
             limit = f"{f.limit_name}: {f.limit_value:g}" if f.limit_value is not None else ""
-            lines.append(f"| {f.name} | {f.value:g} {f.unit} | {limit} | {f.verdict} | {f.note} |")
+            verdict = "**FAIL**" if f.verdict == "FAIL" else f.verdict
+            lines.append(f"| {f.name} | {f.value:g} {f.unit} | {limit} | {f.goal} | {verdict} | {f.note} |")
         lines.append("")
     if os.environ.get("BENCH_ONLY") and (ROOT / "BENCHMARKS.md").exists():
         merged = merge_sections((ROOT / "BENCHMARKS.md").read_text(encoding="utf-8"), lines, failures)

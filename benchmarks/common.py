@@ -26,6 +26,7 @@ class Figure:
     limit_value: float | None = None
     verdict: str = ""
     note: str = ""
+    goal: str = ""
 
 
 @dataclass
@@ -41,6 +42,30 @@ class Context:
         print(f"  {figure.section} · {figure.name}: {figure.value:g} {figure.unit}"
               + (f"  (limit {figure.limit_name}: {figure.limit_value:g})" if figure.limit_value is not None else ""))
         return figure
+
+
+    def against(self, section: str, name: str, value: float, unit: str, *, goal: str, ok: bool,
+                limit_name: str = "", limit_value: float | None = None, note: str = "") -> Figure:
+        """A figure with a goal: the goal is stated beside it and the verdict follows from it —
+        "pass" or "FAIL", never left blank."""
+        figure = self.add(section, name, value, unit, limit_name, limit_value,
+                          verdict="pass" if ok else "FAIL", note=note, goal=goal)
+        if not ok:
+            print(f"  FAIL: {section} · {name}: {value:g} {unit} — goal {goal}")
+        return figure
+
+    def failed_goals(self) -> list[Figure]:
+        return [f for f in self.figures if f.verdict == "FAIL"]
+
+
+def at_least(value: float, reference: float, factor: float = 1.0) -> bool:
+    """``value ≥ factor × reference`` (a throughput beside its ceiling)."""
+    return value >= factor * reference
+
+
+def at_most(value: float, reference: float, factor: float = 1.0) -> bool:
+    """``value ≤ factor × reference`` (a time beside its floor)."""
+    return value <= factor * reference
 
 
 def percentile(samples: list[float], p: float) -> float:
