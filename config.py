@@ -113,6 +113,9 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _database_url()
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLALCHEMY_ENGINE_OPTIONS = _engine_options()
+    # SQLite only: FULL writes each commit to disk before it returns (a power cut loses nothing
+    # committed); the test suite sets OFF, as its databases are thrown away after the run.
+    SQLITE_SYNCHRONOUS = os.environ.get("SQLITE_SYNCHRONOUS", "FULL")
     # Behind nginx (or another proxy): trust this many X-Forwarded-* hops (werkzeug ProxyFix).
     PROXY_FIX = _bool("PROXY_FIX", False)
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "1"))

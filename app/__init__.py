@@ -55,7 +55,7 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     with app.app_context():
-        _tune_sqlite(db.engine)
+        _tune_sqlite(db.engine, synchronous=app.config["SQLITE_SYNCHRONOUS"])
         from app import models  # noqa: F401  (registers every table)
 
         app.config.setdefault("FAB_CREATE_DB", False)
@@ -109,7 +109,7 @@ def register_workflow(app: Flask) -> None:
     # The statutory calendar is read from the database (cached per year for a short time),
     # and every flush keeps work orders' provisional-deadline flag right.
     with app.app_context():
-        calendar.configure(calendar_data.engine_loader(_calendar_engine(db.engine)),
+        calendar.configure(calendar_data.engine_loader(_calendar_engine(db.engine, app.config["SQLITE_SYNCHRONOUS"])),
                            cache_seconds=float(app.config.get("CALENDAR_CACHE_SECONDS", 60)))
     deadlines.install()
     rules.init_app(app)
@@ -120,7 +120,7 @@ def register_workflow(app: Flask) -> None:
         service.add_hook(hook)
 
 
-def _calendar_engine(engine: Any) -> Any:
+def _calendar_engine(engine: Any, synchronous: str) -> Any:
     """The engine the calendar loader reads with.  On SQLite, an engine of its own whose
     transactions begin DEFERRED: the loader runs while the caller's session may hold the write
     lock (BEGIN IMMEDIATE), and a WAL reader never waits for a writer."""
@@ -129,7 +129,7 @@ def _calendar_engine(engine: Any) -> Any:
     from sqlalchemy import create_engine
 
     reader = create_engine(engine.url)
-    _tune_sqlite(reader, begin="BEGIN")
+    _tune_sqlite(reader, begin="BEGIN", synchronous=synchronous)
     return reader
 
 
@@ -170,9 +170,16 @@ def register_edge_hooks(app: Flask, appbuilder: Any) -> None:
     app.before_request(ListArgumentGuard(appbuilder))
 
 
-def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:
+SQLITE_SYNCHRONOUS_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+
+def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE", synchronous: str = "FULL") -> None:
     """SQLite as a real transactional store: WAL, a busy timeout, working savepoints
-    (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe)."""
+    (pysqlite's own transaction handling is switched off, SQLAlchemy's recipe), and each
+    commit on disk before it returns (``synchronous``: FULL unless configured otherwise)."""
+    if synchronous.upper() not in SQLITE_SYNCHRONOUS_MODES:
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be one of {', '.join(SQLITE_SYNCHRONOUS_MODES)}, "
+                         f"not {synchronous!r}")
     if engine.dialect.name == "mysql":
         # Flask-AppBuilder declares optional sequences (ab_user_id_seq…); MariaDB would use
         # them, OceanBase's MySQL mode has none: use AUTO_INCREMENT on every MySQL flavour.
@@ -190,6 +197,7 @@ def _tune_sqlite(engine: Any, begin: str = "BEGIN IMMEDIATE") -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

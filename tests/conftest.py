@@ -62,7 +62,9 @@ def _create_database() -> tuple[str, Any]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
         base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-        return f"{base}/{name}", drop
+        # Thrown away after the run: a commit need not wait for the server's disk (the server
+        # itself stays consistent; only a crash of the server could lose the last commits).
+        return f"{base}/{name}?options=-c%20synchronous_commit%3Doff", drop
     if TEST_DB == "mysql":
         import pymysql
 
@@ -171,6 +173,11 @@ def app(database_url: str) -> Iterator[Any]:
         LOGIN_RATE_LIMIT="10000 per minute",
         LOGIN_RATE_LIMIT_PER_ADDRESS="10000 per minute",
         SERVER_NAME=None,
+        # Test accounts sign in hundreds of times per run: a cheap hash keeps that from costing
+        # minutes; production keeps the default scrypt (tests/test_security_passwords.py).
+        FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+        # The run's database is thrown away afterwards: commits need not wait for the disk.
+        SQLITE_SYNCHRONOUS="OFF",
         DOCUMENT_DIR=str(_TMP / "documents"),
         OUTBOX_DIR=str(_TMP / "outbox"),
     )

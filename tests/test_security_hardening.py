@@ -11,6 +11,8 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import api_token, csrf_from
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -190,3 +192,44 @@ def test_a_form_posted_without_its_csrf_token_is_refused_with_one_plain_message(
         assert "表单已过期，请刷新页面后重试" in refused.get_data(as_text=True), url
     db_session.rollback()
     assert db_session.get(JobDefinition, job.id).run_requested_at is None
+
+
+@pytest.mark.databases("sqlite")  # the production defaults, on an SQLite file of its own
+def test_production_hashes_passwords_with_scrypt_and_sqlite_waits_for_the_disk(tmp_path):
+    """The suite signs in with a cheap hash and lets SQLite skip fsync (tests/conftest.py);
+    an application started from the production configuration does neither."""
+    script = (
+        "import json, os, sqlalchemy as sa\n"
+        "from app import create_app\n"
+        "from app.extensions import appbuilder, db\n"
+        "from flask_migrate import upgrade\n"
+        "from app.security.access import sync_roles\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        "    upgrade(directory=app.extensions['migrate'].directory, revision='heads')\n"
+        "    sync_roles(appbuilder)\n"
+        "    role = appbuilder.sm.find_role('Admin')\n"
+        "    user = appbuilder.sm.add_user('hash_check', 'H', 'C', 'h@example.com', role,\n"
+        "                                  password='Strong#Pass2026')\n"
+        "    method = user.password.split(':')[0]\n"
+        "    db.session.remove()\n"
+        "    with db.engine.connect() as conn:\n"
+        "        sync = conn.exec_driver_sql('PRAGMA synchronous').scalar()\n"
+        "    print(json.dumps({'hash': method, 'synchronous': sync}))\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SQLITE_SYNCHRONOUS", "FAB_PASSWORD_HASH_METHOD", "DATABASE_URL")}
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}", GRIDCARE_INSTANCE_DIR=str(tmp_path),
+               SCHEDULER_ENABLED="0", SECRET_KEY="production-like-secret-for-this-test")
+    result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
+                            env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen == {"hash": "scrypt", "synchronous": 2}  # 2 = FULL
+
+
+@pytest.mark.databases("sqlite")
+def test_the_suites_sqlite_database_skips_fsync(app):
+    from app.extensions import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0

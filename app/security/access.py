@@ -275,7 +275,15 @@ def sync_roles(appbuilder) -> dict[str, int]:  # type: ignore[no-untyped-def]
     sm = appbuilder.sm
     for role_name in [*ACCESS_MATRIX, "Public"]:
         sm.find_role(role_name) or sm.add_role(role_name)
-    appbuilder.add_permissions(update_perms=True)
+    # Flask-AppBuilder commits once per permission and appends each to the Admin role: with
+    # objects expired at every commit it reloads the role's whole list each time (minutes on
+    # a fresh database).  Nothing else writes these rows meanwhile, so keep them loaded.
+    session = sm.session()  # the scoped session's current Session
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        appbuilder.add_permissions(update_perms=True)
+    finally:
+        session.expire_on_commit = expire_on_commit
     for permission, view in EXTRA_PERMISSIONS:
         sm.add_permission_view_menu(permission, view)
     all_pvms = sm.session.query(sm.permissionview_model).all()
