@@ -4,6 +4,8 @@
     BENCH_SCALE=full make bench     # 1,000,000 customers and orders (an hour or more)
     BENCH_ONLY=reports,targeting make bench   # run only these; their sections replace the
                                               # same sections of the existing BENCHMARKS.md
+    BENCH_TEMPLATE=gridcare_bench_full make bench  # start from a copy of a database seeded
+                                              # once by `python -m benchmarks.template`
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ def main() -> int:
         "customers": int(os.environ.get("BENCH_CUSTOMERS", "50000")),
         "orders": int(os.environ.get("BENCH_ORDERS", "100000"))}
     os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(ROOT / "instance" / "bench"))
-    database_url, drop = create_pg_database()
+    template = os.environ.get("BENCH_TEMPLATE", "")
+    seeded = load_template_figures(template, sizes) if template else None
+    database_url, drop = create_pg_database(template=template or None)
     os.environ["DATABASE_URL"] = database_url
     ctx = Context(database_url=database_url, sizes=sizes)
     started = time.perf_counter()
@@ -52,10 +56,15 @@ def main() -> int:
             seed_organisation(db.session)
             seed_staff(appbuilder, db.session, "GridCare#2026")
             db.session.commit()
-            print(f"seeding {sizes['customers']:,} customers and {sizes['orders']:,} orders …")
-            with db.engine.connect() as conn:
-                figures = seed_scale(conn, sizes["customers"], sizes["orders"], stations=50)
-                conn.commit()
+            if seeded is None:
+                print(f"seeding {sizes['customers']:,} customers and {sizes['orders']:,} orders …")
+                with db.engine.connect() as conn:
+                    figures = seed_scale(conn, sizes["customers"], sizes["orders"], stations=50)
+                    conn.commit()
+            else:
+                figures = seeded
+                print(f"copied the seeded database {template} ({sizes['customers']:,} customers, "
+                      f"{sizes['orders']:,} orders); migrations brought it to head")
         partial = " (partial run: " + os.environ["BENCH_ONLY"] + ")" if os.environ.get("BENCH_ONLY") else ""
         ctx.add("Seeding (seed-scale, PostgreSQL COPY)" + partial, "customers + bills + orders + timelines",
                 figures["seconds"], "s", note=", ".join(f"{k}={v}" for k, v in figures.items()))
@@ -88,6 +97,21 @@ def main() -> int:
     for line in verdict_lines(ctx):
         print(line)
     return 1 if failures or ctx.failed_goals() else 0
+
+
+def load_template_figures(template: str, sizes: dict[str, int]) -> dict:
+    """The seeding figures of a template database (``benchmarks/template.py``), checked to
+    be of this run's sizes."""
+    import json
+
+    path = ROOT / "instance" / "bench" / f"{template}.json"
+    if not path.exists():
+        raise SystemExit(f"BENCH_TEMPLATE={template}: {path} is missing; seed it with "
+                         f"`BENCH_TEMPLATE={template} python -m benchmarks.template`")
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    if recorded["sizes"] != sizes:
+        raise SystemExit(f"BENCH_TEMPLATE={template} holds {recorded['sizes']}, this run needs {sizes}")
+    return {**recorded["figures"], "template": template, "seeded_at": recorded["seeded_at"]}
 
 
 def verdict_lines(ctx: Context) -> list[str]:

@@ -91,12 +91,14 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def create_pg_database() -> tuple[str, Callable[[], None]]:
+def create_pg_database(template: str | None = None, name: str | None = None) -> tuple[str, Callable[[], None]]:
+    """A database of this run's own (dropped by the returned function); ``template``: a copy
+    of a database seeded once by ``python -m benchmarks.template``."""
     import psycopg
 
-    name = f"gridcare_bench_{uuid.uuid4().hex[:8]}"
+    name = name or f"gridcare_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
 
     def drop() -> None:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
