@@ -249,3 +249,13 @@ def test_in_queue_mode_the_core_posts_no_callback_itself(app, client, db_session
     assert platform.calls == []
     db_session.rollback()
     assert [(e.attempts, e.delivered_at) for e in db_session.scalars(select(FeedbackOutbox))] == [(0, None)] * 2
+
+
+def test_in_queue_mode_the_callback_screen_says_the_gateway_delivers(login_as, monkeypatch):
+    from app.channels import settings as channel_settings
+
+    admin = login_as("admin")
+    assert 'id="delivered-by-gateway"' not in admin.get("/channelcallbackview/set").get_data(as_text=True)
+    monkeypatch.setattr(channel_settings.settings, "intake_mode", "queue")
+    page = admin.get("/channelcallbackview/set").get_data(as_text=True)
+    assert "回调由互联网区的网关推送" in page
