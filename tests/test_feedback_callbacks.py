@@ -7,9 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
@@ -17,56 +14,14 @@ from sqlalchemy import select
 from app.channels import apikeys, callbacks
 from app.models.channel import ChannelCallback, FeedbackOutbox
 from app.models.workorder import WorkOrder
+from tests import callback_receiver
 from tests.conftest import csrf_from
 from tests.factories import advance, make_customer, make_order
 
+receiver = callback_receiver.receiver  # the loopback platform, a fixture shared with the gateway's tests
+
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.timezone.utc)
 SECRET = "hotline-callback-secret-0123456789"
-
-
-class Receiver:
-    """A platform's callback endpoint on loopback: answers ``statuses`` in turn (then 200)
-    and keeps every call it got."""
-
-    def __init__(self, statuses: list[int] | None = None) -> None:
-        self.statuses = list(statuses or [])
-        self.calls: list[tuple[int, dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                receiver.calls.append((status, dict(self.headers), body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/gridcare/results"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def accepted(self) -> list[dict]:
-        return [json.loads(body) for status, _, body in self.calls if status == 200]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made: list[Receiver] = []
-
-    def start(statuses: list[int] | None = None) -> Receiver:
-        r = Receiver(statuses)
-        r.thread.start()
-        made.append(r)
-        return r
-
-    yield start  # type: ignore[misc]
-    for r in made:
-        r.server.shutdown()
-        r.server.server_close()
 
 
 def resolved_hotline_orders(app, client, db_session, count: int) -> tuple[str, list[str]]:
@@ -272,3 +227,35 @@ def test_a_bad_callback_url_is_refused_naming_the_field(login_as, db_session):
     with pytest.raises(callbacks.InvalidInput) as refused:
         callbacks.set_callback(db_session, "convenience_point", "https://example.com/x")
     assert refused.value.field == "channel"
+
+
+def test_in_queue_mode_the_core_posts_no_callback_itself(app, client, db_session, receiver, monkeypatch):
+    from app.channels import settings as channel_settings
+    from app.jobs import runner
+    from app.jobs.scheduler import ensure_default_jobs
+
+    platform = receiver()
+    set_callback(db_session, platform.url)
+    resolved_hotline_orders(app, client, db_session, 2)
+    # The two zones: the core's network has no way out, the intake gateway delivers.
+    monkeypatch.setattr(channel_settings.settings, "intake_mode", "queue")
+
+    ensure_default_jobs(db_session)
+    run = runner.execute(db_session, "feedback_delivery", scheduled_at=T0)
+    assert run.outcome == "success" and run.counts == {"delivered": 0, "failed": 0, "by_gateway": 1}
+    command = app.test_cli_runner().invoke(args=["gridcare", "feedback", "deliver"])
+    assert command.exit_code == 0 and "the intake gateway delivers the callbacks" in command.output
+    assert deliver(db_session, T0 + dt.timedelta(minutes=5)) == (0, 0)
+    assert platform.calls == []
+    db_session.rollback()
+    assert [(e.attempts, e.delivered_at) for e in db_session.scalars(select(FeedbackOutbox))] == [(0, None)] * 2
+
+
+def test_in_queue_mode_the_callback_screen_says_the_gateway_delivers(login_as, monkeypatch):
+    from app.channels import settings as channel_settings
+
+    admin = login_as("admin")
+    assert 'id="delivered-by-gateway"' not in admin.get("/channelcallbackview/set").get_data(as_text=True)
+    monkeypatch.setattr(channel_settings.settings, "intake_mode", "queue")
+    page = admin.get("/channelcallbackview/set").get_data(as_text=True)
+    assert "回调由互联网区的网关推送" in page

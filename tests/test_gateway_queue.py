@@ -17,9 +17,10 @@ import pika
 import pytest
 from sqlalchemy import func, select
 
-from app.channels import apikeys
+from app.channels import apikeys, callback_contract, callbacks
 from app.gateway import broker
 from app.models.workorder import WorkOrder
+from tests import callback_receiver
 from tests.conftest import csrf_from
 from tests.gateway_helpers import (
     Consumer,
@@ -31,6 +32,8 @@ from tests.gateway_helpers import (
     unique_prefix,
     wait_for,
 )
+
+receiver = callback_receiver.receiver  # a platform's callback endpoint on loopback
 
 # The figure: 2,000 demands, 20 % of them repeats (about a minute on a 2-core machine);
 # GATEWAY_TEST_DEMANDS=500 for a quicker run by hand.
@@ -76,8 +79,22 @@ def _up(tmp_path: Path, database_url: str, prefix: str, processes: list[Any],
     return gateway, started
 
 
-def _wait_for_keys(gateway: Gateway) -> None:
+def _wait_for_keys(gateway: Gateway, callbacks: int = 0) -> None:
     wait_for(lambda: gateway.status()["keys"] >= 1, 60, "the core to send the API keys to the gateway")
+    wait_for(lambda: gateway.status()["callbacks"] >= callbacks, 60, "the core to send the callbacks")
+
+
+CALLBACK_SECRET = "platform-callback-secret-0123456789"
+
+
+def _set_callback(db_session: Any, channel: str, url: str, secret: str = CALLBACK_SECRET) -> None:
+    callbacks.set_callback(db_session, channel, url, secret=secret)
+    db_session.commit()
+
+
+def _signed(platform: Any, secret: str = CALLBACK_SECRET) -> bool:
+    return all(callback_contract.signature_is_valid(secret, body, headers["X-GridCare-Signature"])
+               for _, headers, body in platform.calls)
 
 
 def _demands(count: int, repeat_share: float = 0.2) -> list[dict[str, Any]]:
@@ -88,9 +105,11 @@ def _demands(count: int, repeat_share: float = 0.2) -> list[dict[str, Any]]:
 
 
 def test_demands_with_repeats_become_exactly_one_order_each_acknowledged_with_its_number(
-        app, db_session, key, prefix, processes, tmp_path):
+        app, db_session, key, prefix, processes, tmp_path, receiver):
+    platform = receiver()
+    _set_callback(db_session, "hotline_12345", platform.url)
     gateway, _ = _up(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], prefix, processes, consumers=2)
-    _wait_for_keys(gateway)
+    _wait_for_keys(gateway, callbacks=1)
     demands = _demands(DEMANDS)
     unique = int(DEMANDS * 0.8)
     answers = post_concurrently(gateway, key, demands, threads=8)
@@ -111,6 +130,12 @@ def test_demands_with_repeats_become_exactly_one_order_each_acknowledged_with_it
         select(WorkOrder.external_id, WorkOrder.number).where(WorkOrder.channel == "hotline_12345"))}
     acknowledged = {r["external_id"]: r["number"] for r in gateway.feedback(key) if r["action"] == "register"}
     assert acknowledged == numbers
+    # ... and pushed to the platform's callback URL by the gateway: each once, in order, signed.
+    wait_for(lambda: len(platform.accepted()) >= unique, 300, f"{unique} callbacks")
+    pushed = platform.accepted()
+    assert {r["external_id"]: r["number"] for r in pushed} == numbers
+    assert len(pushed) == unique and [r["seq"] for r in pushed] == sorted({r["seq"] for r in pushed})
+    assert _signed(platform)
 
 
 def test_a_consumer_killed_mid_stream_and_started_again_loses_and_doubles_nothing(
@@ -359,6 +384,46 @@ def test_results_of_an_order_reach_the_platform_through_the_gateway(app, db_sess
     wait_for(resolved, 60, "the result at the gateway")
     result = next(r for r in gateway.feedback(key) if r["action"] == "resolve")
     assert (result["number"], result["state"], result["resolution"]) == (order.number, "resolved", "已答复客户")
+
+
+def test_each_platform_receives_its_order_number_and_then_its_results_at_its_callback_url(
+        app, db_session, key, prefix, processes, tmp_path, receiver):
+    from tests.factories import advance, make_customer
+
+    customer = make_customer(db_session, "ST001-G01")
+    other_key = apikeys.create_key(db_session, "three_services", name="三为服务").plain
+    db_session.commit()
+    hotline, three_services = receiver(), receiver([503])  # the second platform fails once
+    _set_callback(db_session, "hotline_12345", hotline.url)
+    _set_callback(db_session, "three_services", three_services.url, secret="three-services-secret-0123456789")
+    gateway, _ = _up(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], prefix, processes)
+    _wait_for_keys(gateway, callbacks=2)
+    assert gateway.post(key, {**demand("H12345-CB-1", 5), "customer_no": customer.customer_no})[0] == 202
+    assert gateway.post(other_key, demand("TS-CB-1", 6), channel="three_services")[0] == 202
+
+    wait_for(lambda: len(hotline.accepted()) == 1, 60, "the hotline's order number at its callback")
+    db_session.rollback()
+    order = db_session.scalar(select(WorkOrder).where(WorkOrder.external_id == "H12345-CB-1"))
+    other = db_session.scalar(select(WorkOrder).where(WorkOrder.external_id == "TS-CB-1"))
+    assert [(r["action"], r["external_id"], r["number"]) for r in hotline.accepted()] == [
+        ("register", "H12345-CB-1", order.number)]
+    with app.app_context():  # a state change in the core, later
+        from app.extensions import db
+
+        advance(db.session, order, ("dispatch", "leader1", {"assignee": "manager1"}),
+                ("accept", "manager1", {}), ("resolve", "manager1", {"resolution": "已答复客户"}))
+    wait_for(lambda: len(hotline.accepted()) == 2, 60, "the result at the hotline's callback")
+    result = hotline.accepted()[1]
+    assert (result["action"], result["number"], result["state"], result["resolution"]) == (
+        "resolve", order.number, "resolved", "已答复客户")
+    assert _signed(hotline)
+
+    # The other platform: its own order only, after one failed try (retried a minute later, so
+    # it is still waiting here), with its own secret.
+    assert gateway.status()["delivered"] == 2
+    assert [json.loads(body)["external_id"] for _, _, body in three_services.calls] == ["TS-CB-1"]
+    assert _signed(three_services, "three-services-secret-0123456789")
+    assert other.number not in {r["number"] for r in hotline.accepted()}
 
 
 def test_a_published_intake_message_is_persistent(prefix):

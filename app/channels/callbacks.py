@@ -7,58 +7,58 @@ same object the feedback endpoint gives, signed with the channel's secret::
 A non-2xx answer, a redirect or a connection error is retried after a growing delay
 (``RETRY_DELAYS``); after the last try the result waits for an administrator's retry (the
 failed-deliveries screen).  Order per channel is kept: while a result is being retried or
-waits, no later result of that channel is sent.  No Flask imports here."""
+waits, no later result of that channel is sent.  The body, signature and retry schedule are
+``app.channels.callback_contract``, which the intake gateway delivers with in queue mode
+(INTAKE_MODE=queue), when the core sends nothing itself.  No Flask imports here."""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import os
 import secrets
 import socket
 import uuid
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Iterable
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.channels.callback_contract import (  # noqa: F401  (the contract, re-exported)
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    SIGNATURE_HEADER,
+    TIMEOUT_SECONDS,
+    Post,
+    after_failure,
+    encode,
+    headers,
+    http_post,
+    signature,
+    signature_is_valid,
+)
 from app.channels.feedback import number_results, result_object
+from app.channels.settings import settings as channel_settings
 from app.models.channel import ChannelCallback, FeedbackOutbox
 from app.workflow.errors import InvalidInput, NotFound
 
-SIGNATURE_HEADER = "X-GridCare-Signature"
-# The wait after the 1st, 2nd… failed try; one more try after the last wait, then it waits
-# for an administrator.
-RETRY_DELAYS = (dt.timedelta(minutes=1), dt.timedelta(minutes=5), dt.timedelta(minutes=30),
-                dt.timedelta(hours=2), dt.timedelta(hours=6))
-MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 PER_CHANNEL_PER_RUN = 200  # keeps one run (every minute) short; the next run goes on
-TIMEOUT_SECONDS = 10
 LEASE = dt.timedelta(minutes=5)  # > PER_CHANNEL_PER_RUN calls that answer at once; renewed per call
 HOLDER = f"{socket.gethostname()}:{os.getpid()}"
-
-Post = Callable[[str, bytes, dict[str, str]], Optional[str]]
-
-
-# --- signing -----------------------------------------------------------------------------------
-def signature(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
-    """What a receiver checks (and the tests do): the header matches the body and secret."""
-    return bool(header) and hmac.compare_digest(signature(secret, body), str(header))
 
 
 def body_of(entry: FeedbackOutbox) -> bytes:
     """The exact bytes sent (and signed): the feedback endpoint's result object as JSON."""
-    return json.dumps(result_object(entry), ensure_ascii=False, separators=(",", ":"),
-                      sort_keys=True).encode("utf-8")
+    return encode(result_object(entry))
+
+
+def delivered_by_gateway() -> bool:
+    """In queue mode the intake gateway of the internet zone pushes the results (from the
+    results the core sends it): the internal zone has no way out to the platforms, and two
+    senders would double every call.  The core then sends nothing itself."""
+    return channel_settings.intake_mode == "queue"
 
 
 # --- settings of a channel's callback ----------------------------------------------------------
@@ -145,32 +145,25 @@ def retry(session: Session, entry_ids: Iterable[int]) -> int:
 
 
 # --- delivery ------------------------------------------------------------------------------
-def http_post(url: str, body: bytes, headers: dict[str, str]) -> str | None:
-    """POST the body; None when the callback took it (2xx), else what went wrong."""
-    import requests
-
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=TIMEOUT_SECONDS,
-                                 allow_redirects=False)
-    except requests.RequestException as error:
-        return f"{type(error).__name__}: {error}"[:255]
-    if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}"
-
-
 @dataclass
 class DeliveryReport:
     delivered: int = 0
     failed: int = 0  # tries that failed in this run (each retried later or left waiting)
+    by_gateway: bool = False  # queue mode: the run sent nothing, the gateway delivers
 
     def as_counts(self) -> dict[str, int]:
-        return {"delivered": self.delivered, "failed": self.failed}
+        counts = {"delivered": self.delivered, "failed": self.failed}
+        if self.by_gateway:
+            counts["by_gateway"] = 1
+        return counts
 
 
 def deliver(session: Session, now: dt.datetime, *, post: Post = http_post) -> DeliveryReport:
     """One delivery run over every active callback; ``now`` is the run's business time
-    (the delivery and retry times).  Commits as it goes, one result at a time."""
+    (the delivery and retry times).  Commits as it goes, one result at a time.  In queue
+    mode it sends nothing (``delivered_by_gateway``)."""
+    if delivered_by_gateway():
+        return DeliveryReport(by_gateway=True)
     holder = f"{HOLDER}:{uuid.uuid4().hex[:8]}"[-64:]  # this run, not just this process
     session.commit()  # the sequencer runs on a connection of its own
     number_results(session.get_bind())
@@ -223,8 +216,7 @@ def _deliver_channel(session: Session, callback_id: int, now: dt.datetime, post:
                                                       ChannelCallback.lease_holder == holder)
                         .values(lease_until=clock.now() + LEASE))
         session.commit()  # no transaction stays open across the call
-        error = post(url, body, {"Content-Type": "application/json; charset=utf-8",
-                                 SIGNATURE_HEADER: signature(secret, body)})
+        error = post(url, body, headers(secret, body))
         entry = session.get(FeedbackOutbox, entry_id)
         assert entry is not None
         entry.attempts = (entry.attempts or 0) + 1
@@ -234,10 +226,9 @@ def _deliver_channel(session: Session, callback_id: int, now: dt.datetime, post:
         else:
             entry.last_error = error[:255]
             report.failed += 1
-            if entry.attempts >= MAX_ATTEMPTS:
-                entry.failed_at, entry.next_attempt_at = now, None
-            else:
-                entry.next_attempt_at = now + RETRY_DELAYS[entry.attempts - 1]
+            entry.next_attempt_at, gave_up = after_failure(entry.attempts, now)
+            if gave_up:
+                entry.failed_at = now
         session.commit()
         if error is not None:
             return

@@ -67,4 +67,8 @@ def deliver_command() -> None:
     from app.extensions import db
 
     report = deliver(db.session, clock.now())
+    if report.by_gateway:
+        click.echo("nothing sent: in INTAKE_MODE=queue the intake gateway delivers the callbacks "
+                   "(flask --app app gridcare gateway --deliver-once there)")
+        return
     click.echo(f"delivered {report.delivered}, failed {report.failed}")

@@ -23,6 +23,8 @@ class ChannelSettings:
     map_tile_url: str = ""
     map_tile_attribution: str = ""
     public_request_rate_limit: str = "5 per minute"
+    # "direct" or "queue" (INTAKE_MODE): in queue mode the gateway, not the core, delivers callbacks.
+    intake_mode: str = "direct"
 
 
 settings = ChannelSettings()
@@ -51,6 +53,7 @@ def configure(config: Any) -> ChannelSettings:
         # The content security policy lets map tiles come from the tile server only.
         config.setdefault("MAP_TILE_ORIGIN", tile_origin(settings.map_tile_url))
     settings.public_request_rate_limit = str(get("PUBLIC_REQUEST_RATE_LIMIT", "5 per minute"))
+    settings.intake_mode = str(get("INTAKE_MODE", "direct")).strip().lower()
     return settings
 
 

@@ -5,8 +5,9 @@ between consumers and redeliveries), sends the order back to the gateway, and on
 acknowledges the message.  A consumer killed at any point leaves the message unacknowledged;
 the broker gives it to another consumer, whose intake finds the order and answers with it.
 
-Beside that it relays the feedback outbox (results of platforms' orders, in ``seq`` order)
-and the valid API keys (hashed) to the gateway.  A message that cannot be registered as it
+Beside that it relays the feedback outbox (results of platforms' orders, in ``seq`` order),
+the valid API keys (hashed) and the channels' callbacks (URL and signing secret: the gateway
+delivers the callbacks in queue mode, ``app.gateway.delivery``) to the gateway.  A message that cannot be registered as it
 is (not JSON, an unknown key, a bad field) is poison: it goes to the dead-letter queue with
 the reason in its headers, for an administrator to fix and replay (Settings → Dead letters)."""
 
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from app.channels import feedback, intake
 from app.gateway import broker
 from app.models.base import utcnow
-from app.models.channel import ChannelApiKey, FeedbackOutbox
+from app.models.channel import ChannelApiKey, ChannelCallback, FeedbackOutbox
 from app.models.gateway import IntakeRelay
 from app.workflow.actor import ADMIN, CHANNEL_CLIENT, Actor
 from app.workflow.errors import InvalidInput
@@ -171,6 +172,18 @@ def keys_message(session: Session) -> dict[str, Any]:
     return message
 
 
+def callbacks_message(session: Session) -> dict[str, Any]:
+    """The channels' callbacks as set in the core, for the gateway that delivers them.  The
+    secret travels as is: the gateway signs each body with it (keep the broker link amqps)."""
+    rows = session.scalars(select(ChannelCallback).order_by(ChannelCallback.channel)).all()
+    message = {"type": "callbacks", "generated_at": utcnow().isoformat(),
+               "callbacks": [{"channel": c.channel, "url": c.url, "secret": c.secret, "active": c.active,
+                              "updated_at": c.updated_at.isoformat() if c.updated_at else None}
+                             for c in rows]}
+    session.rollback()
+    return message
+
+
 def dead_letter(channel: Any, names: broker.Topology, method: Any, props: Any, body: bytes,
                 error: Poison) -> None:
     headers = dict(props.headers or {})
@@ -214,6 +227,7 @@ def _consume(connection: Any, session: Session, names: broker.Topology, prefetch
     channel.basic_qos(prefetch_count=prefetch)
     log.info("consumer connected, taking %s", names.intake)
     next_relay = next_keys = 0.0
+    sent_callbacks: list[dict[str, Any]] | None = None
     for method, props, body in channel.consume(names.intake, inactivity_timeout=0.2):
         if stop is not None and stop():
             channel.cancel()
@@ -234,6 +248,13 @@ def _consume(connection: Any, session: Session, names: broker.Topology, prefetch
                 broker.publish(channel, names.results, "result", answer)
                 channel.basic_ack(method.delivery_tag)
         now = time.monotonic()
+        if now >= next_relay:
+            # A callback set or changed in the core reaches the gateway within a relay tick;
+            # the gateway pushes the results it receives after that.
+            callbacks = callbacks_message(session)
+            if callbacks["callbacks"] != sent_callbacks or now >= next_keys:
+                broker.publish(channel, names.results, "result", callbacks)
+                sent_callbacks = callbacks["callbacks"]
         if now >= next_keys:
             broker.publish(channel, names.results, "result", keys_message(session))
             next_keys = now + key_seconds

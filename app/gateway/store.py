@@ -1,6 +1,7 @@
 """The gateway's own small database (internet zone; SQLite by default, GATEWAY_DATABASE_URL):
-the outbox of accepted demands, the valid API keys as the core last sent them (hashed), and
-the results the core sent back.  It shares nothing with the core database: its tables live
+the outbox of accepted demands, the valid API keys as the core last sent them (hashed), the
+results the core sent back, and the channels' callbacks with the state of their delivery
+(``app.gateway.delivery``).  It shares nothing with the core database: its tables live
 on a MetaData of their own and are created by the gateway at start.
 
 Why an outbox: a demand is answered 202 once it is stored here, whatever the broker's state;
@@ -18,10 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     DateTime,
     Integer,
     MetaData,
+    func,
     String,
     Table,
     Text,
@@ -87,6 +90,43 @@ results = Table(
     Column("external_id", String(64)),
     Column("body", Text, nullable=False),
     Column("received_at", DateTime, nullable=False),
+)
+
+# The channels' callbacks as the core last sent them (the secret as is: the gateway signs
+# with it).  ``start_after`` is the last result the gateway held when it learned of the
+# callback (older ones are for the feedback endpoint, as on the core); ``delivered_through``
+# the last result the callback took: delivery is in order, so every result up to it was.
+callbacks = Table(
+    "gateway_callback", metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("url", String(500), nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("start_after", Integer, nullable=False),
+    Column("delivered_through", Integer, nullable=False),
+    Column("lease_until", DateTime),
+    Column("lease_holder", String(64)),
+    Column("updated_at", String(40)),
+)
+
+# The tries of one result at its channel's callback (a row once a try was made).
+deliveries = Table(
+    "gateway_delivery", metadata,
+    Column("result_id", Integer, primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime),
+    Column("last_error", String(255)),
+    Column("failed_at", DateTime, index=True),
+    Column("delivered_at", DateTime),
+)
+
+# The time of the newest settings snapshot applied, per kind ("callbacks"): an older one,
+# sent by another consumer, arriving later does not undo it.
+snapshots = Table(
+    "gateway_snapshot", metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("generated_at", String(40), nullable=False),
 )
 
 
@@ -201,8 +241,14 @@ def counts(engine: Engine) -> dict[str, int]:
         registered = len(conn.execute(select(demands.c.id).where(demands.c.outcome == "registered")).all())
         keys = len(conn.execute(select(api_keys.c.prefix)).all())
         stored_results = len(conn.execute(select(results.c.id)).all())
+        active_callbacks = len(conn.execute(select(callbacks.c.channel).where(callbacks.c.active.is_(True))).all())
+        delivered = len(conn.execute(select(deliveries.c.result_id)
+                                     .where(deliveries.c.delivered_at.is_not(None))).all())
+        gave_up = len(conn.execute(select(deliveries.c.result_id).where(
+            deliveries.c.failed_at.is_not(None), deliveries.c.delivered_at.is_(None))).all())
     return {"accepted": total, "unpublished": waiting, "registered": registered, "keys": keys,
-            "results": stored_results}
+            "results": stored_results, "callbacks": active_callbacks, "delivered": delivered,
+            "delivery_failed": gave_up}
 
 
 # --- what the core sends back ------------------------------------------------------------------
@@ -246,6 +292,34 @@ def apply_message(engine: Engine, message: dict[str, Any]) -> None:
             result = dict(message["result"])
             _add_result(conn, f"seq:{result.get('seq')}", message["channel"],
                         result.get("external_id"), result)
+        elif kind == "callbacks":
+            _apply_callbacks(conn, message)
+
+
+def _apply_callbacks(conn: Any, message: dict[str, Any]) -> None:
+    """The channels' callbacks as the core has them now: new ones start after the newest
+    result held here, changed ones keep their place in the delivery, those the core no
+    longer has stop."""
+    latest = conn.execute(select(snapshots.c.generated_at).where(snapshots.c.kind == "callbacks")).scalar()
+    if latest is not None and latest > message["generated_at"]:
+        return  # an older snapshot overtaken by a newer one
+    known = {row.channel for row in conn.execute(select(callbacks.c.channel))}
+    sent = {str(c["channel"]): c for c in message["callbacks"]}
+    for channel, c in sent.items():
+        values = {"url": str(c["url"]), "secret": str(c["secret"]), "active": bool(c["active"]),
+                  "updated_at": c.get("updated_at")}
+        if channel in known:
+            conn.execute(update(callbacks).where(callbacks.c.channel == channel).values(**values))
+        else:
+            start = conn.execute(select(func.coalesce(func.max(results.c.id), 0))
+                                 .where(results.c.channel == channel)).scalar() or 0
+            conn.execute(insert(callbacks).values(channel=channel, start_after=start,
+                                                  delivered_through=start, **values))
+    gone = known - set(sent)
+    if gone:
+        conn.execute(update(callbacks).where(callbacks.c.channel.in_(gone)).values(active=False))
+    conn.execute(delete(snapshots).where(snapshots.c.kind == "callbacks"))
+    conn.execute(insert(snapshots).values(kind="callbacks", generated_at=message["generated_at"]))
 
 
 def _add_result(conn: Any, dedup: str, channel: str, external_id: str | None,
@@ -263,9 +337,12 @@ def feedback_page(engine: Engine, channel: str, after: int, limit: int) -> tuple
     with engine.connect() as conn:
         rows = conn.execute(select(results).where(results.c.channel == channel, results.c.id > after)
                             .order_by(results.c.id).limit(limit)).all()
-    page = []
-    for row in rows:
-        body = json.loads(row.body)
-        body["seq"] = row.id
-        page.append(body)
-    return page, (rows[-1].id if rows else after)
+    return [result_object(row) for row in rows], (rows[-1].id if rows else after)
+
+
+def result_object(row: Any) -> dict[str, Any]:
+    """One result as the gateway's feedback endpoint gives it and its callback delivery
+    sends it: the core's result object, its ``seq`` the gateway's cursor."""
+    body = json.loads(row.body)
+    body["seq"] = row.id
+    return body

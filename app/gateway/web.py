@@ -3,8 +3,10 @@
 the contract of the direct one (API keys, field-level 4xx, idempotency by external_id), but
 no connection to the core database.  A demand is validated with the core's own rules
 (``app.channels.intake.validate``), stored in the gateway's outbox and answered 202 with a
-receipt; a publisher thread sends the outbox to RabbitMQ with publisher confirms, and a
-listener thread stores what the core sends back (order numbers, results, valid keys)."""
+receipt; a publisher thread sends the outbox to RabbitMQ with publisher confirms, a
+listener thread stores what the core sends back (order numbers, results, valid keys, the
+channels' callbacks), and a deliverer thread POSTs the results to the platforms' callback
+URLs (``app.gateway.delivery``)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from flask import Flask, jsonify, request
 from sqlalchemy.engine import Engine
 
 from app.gateway import broker, store
+from app.gateway.delivery import Deliverer
 
 log = logging.getLogger("gridcare.gateway")
 RETRY_SECONDS = 1.0
@@ -77,11 +80,13 @@ class Publisher(threading.Thread):
 
 class Listener(threading.Thread):
     """Stores what the core sends back through the results queue, acknowledging each message
-    after its commit (a redelivered one is stored once)."""
+    after its commit (a redelivered one is stored once), and wakes the deliverer."""
 
-    def __init__(self, engine: Engine, url: str, names: broker.Topology) -> None:
+    def __init__(self, engine: Engine, url: str, names: broker.Topology,
+                 stored: threading.Event | None = None) -> None:
         super().__init__(name="gateway-listener", daemon=True)
         self.engine, self.url, self.names = engine, url, names
+        self.stored = stored or threading.Event()
 
     def run(self) -> None:
         while True:
@@ -103,6 +108,7 @@ class Listener(threading.Thread):
                             continue
                         store.apply_message(self.engine, message)
                         channel.basic_ack(method.delivery_tag)
+                        self.stored.set()
                 finally:
                     if connection.is_open:
                         connection.close()
@@ -133,10 +139,16 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
     app.extensions["gateway_engine"] = engine
     publisher = Publisher(engine, url, names)
     if start_threads:
+        deliverer = Deliverer(engine)
         publisher.start()
-        Listener(engine, url, names).start()
+        Listener(engine, url, names, stored=deliverer.wake).start()
+        deliverer.start()
 
     def authenticate(channel: str) -> tuple[str | None, Any]:
+        """The prefix of the request's API key, or the answer refusing the request: 404 for a
+        channel without intake, 401 for no key, an unknown one or another channel's."""
+        if channel not in intake.API_CHANNELS:
+            return None, _error(404, f"no intake for channel {channel}")
         found = store.find_key(engine, request.headers.get("X-API-Key"))
         if found is None:
             return None, _error(401, "a valid X-API-Key is required")
@@ -147,8 +159,6 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
 
     @app.post("/api/v1/intake/<channel>")
     def post_demand(channel: str) -> Any:
-        if channel not in intake.API_CHANNELS:
-            return _error(404, f"no intake for channel {channel}")
         prefix, refusal = authenticate(channel)
         if refusal is not None:
             return refusal
@@ -174,8 +184,6 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
 
     @app.get("/api/v1/intake/<channel>/receipt/<receipt>")
     def get_receipt(channel: str, receipt: str) -> Any:
-        if channel not in intake.API_CHANNELS:
-            return _error(404, f"no intake for channel {channel}")
         _prefix, refusal = authenticate(channel)
         if refusal is not None:
             return refusal
@@ -186,8 +194,6 @@ def create_gateway_app(start_threads: bool = True) -> Flask:
 
     @app.get("/api/v1/intake/<channel>/feedback")
     def get_feedback(channel: str) -> Any:
-        if channel not in intake.API_CHANNELS:
-            return _error(404, f"no intake for channel {channel}")
         _prefix, refusal = authenticate(channel)
         if refusal is not None:
             return refusal

@@ -68,6 +68,7 @@ class ChannelCallbackView(GridCareModelView):
                 errors[outcome.error.field or "url"] = outcome.error.message
         return self.render_template(
             "channel/callback_set.html", form=form, errors=errors, shown=shown, saved=saved,
+            delivered_by_gateway=callbacks.delivered_by_gateway(),
             channels=[(c.value, gettext(c.label)) for c in Channel if c.value in API_CHANNELS])  # type: ignore[attr-defined]
 
 
