@@ -106,15 +106,26 @@ def _demands(count: int, repeat_share: float = 0.2) -> list[dict[str, Any]]:
     return firsts + repeats
 
 
-def test_demands_with_repeats_become_exactly_one_order_each_acknowledged_with_its_number(
+def test_demands_with_repeats_become_one_acknowledged_order_each_with_a_consumer_killed_midway(
         app, db_session, key, prefix, processes, tmp_path, receiver):
     platform = receiver()
     _set_callback(db_session, "hotline_12345", platform.url)
-    gateway, _ = _up(tmp_path, app.config["SQLALCHEMY_DATABASE_URI"], prefix, processes, consumers=2)
+    database_url = app.config["SQLALCHEMY_DATABASE_URI"]
+    gateway, (first, _second) = _up(tmp_path, database_url, prefix, processes, consumers=2)
     _wait_for_keys(gateway, callbacks=1)
     demands = _demands(DEMANDS)
     unique = int(DEMANDS * 0.8)
-    answers = post_concurrently(gateway, key, demands, threads=8)
+    # While the platforms post, one consumer is killed (SIGKILL) mid-stream and started again.
+    posted: list[Any] = []
+    poster = threading.Thread(target=lambda: posted.extend(post_concurrently(gateway, key, demands, threads=8)))
+    poster.start()
+    wait_for(lambda: _orders(db_session) >= unique // 20, 300, "the consumers to be under way")
+    first.kill()
+    killed_at = _orders(db_session)
+    processes.append(Consumer(tmp_path, database_url, prefix, name="consumer0-again"))
+    poster.join()
+    assert 0 < killed_at < unique  # killed mid-stream
+    answers = posted
 
     receipts: dict[str, set[str]] = {}
     statuses: dict[str, list[int]] = {}
