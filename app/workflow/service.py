@@ -358,7 +358,8 @@ def register_order(
         setattr(order, key, value)
     if clocks.K.COMPLETION.value in targets:
         clocks.set_completion_allowance(order, targets[clocks.K.COMPLETION.value])
-    clocks.recompute_clocks(session, order)  # before the insert: one row, with its deadlines
+    # before the insert: one row, with its deadlines
+    clocks.recompute_clocks(session, order, targets=targets)
     session.add(order)
     session.flush()
     _event(session, order, actor, "register", None, S.REGISTERED.value, None, now)
