@@ -123,6 +123,15 @@ class Config:
     # planner's estimate, labelled "约 …".
     # Keep a user's permissions in each process this long (0 = read them at every request).
     PERMISSION_CACHE_SECONDS = float(os.environ.get("PERMISSION_CACHE_SECONDS", "0"))
+    # Keep an intake API key found active in each process this long (0 = read it at every
+    # request): a revoked key stops working everywhere at most this many seconds later.
+    API_KEY_CACHE_SECONDS = float(os.environ.get("API_KEY_CACHE_SECONDS", "10"))
+    # Order numbers taken by each process in blocks of this size (PostgreSQL): no hot
+    # counter row; 1 = one number at a time (see app/workflow/numbering.py).
+    ORDER_NUMBER_BLOCK = int(os.environ.get("ORDER_NUMBER_BLOCK", "20"))
+    # Read the active rule sets' version stamp at most this often per process (0 = at every
+    # run): a rule set saved in another process takes effect here at most this much later.
+    RULES_STAMP_SECONDS = float(os.environ.get("RULES_STAMP_SECONDS", "1"))
     LIST_COUNT_ESTIMATE_THRESHOLD = int(os.environ.get("LIST_COUNT_ESTIMATE_THRESHOLD", "10000"))
 
     PORT = int(os.environ.get("PORT", "8080"))

@@ -11,6 +11,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
@@ -99,3 +100,35 @@ def test_neighbours_reporting_an_outage_at_the_same_moment_get_one_parent(app, d
     children = db_session.scalars(select(WorkOrder).where(WorkOrder.external_id.is_not(None))).all()
     assert len({c.parent_id for c in children}) == 1 and children[0].parent_id is not None
     assert db_session.scalar(select(func.count()).select_from(WorkOrder)) == 6
+
+
+@pytest.mark.databases("postgresql")
+def test_a_registration_still_open_does_not_hold_up_the_next_one(app):
+    """No hot row: a registration whose transaction is still open (routing, hooks, a slow
+    commit) leaves the next registration free to take its number and commit."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.orm import Session
+
+    from app.workflow import service
+    from tests.factories import actor, grid
+
+    def register(session: Session, grid_code: str, content: str):  # noqa: ANN202
+        return service.register_order(session, actor(session, "operator1"), channel="convenience_point",
+                                      demand_type="service", content=content,
+                                      grid_id=grid(session, grid_code).id)
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    first, second = Session(engine), Session(engine)
+    try:
+        open_order = register(first, "ST001-G01", "线路老化，请检查")
+        first.flush()  # its transaction stays open
+        second.execute(text("SET lock_timeout = '3s'"))
+        order = register(second, "ST001-G02", "电表不走字")
+        second.commit()
+        assert order.number != open_order.number
+        assert order.number.startswith("GD") and open_order.number.startswith("GD")
+    finally:
+        first.rollback()
+        first.close()
+        second.close()
+        engine.dispose()

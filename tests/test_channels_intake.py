@@ -124,6 +124,24 @@ def test_revoked_key_gets_401(app, client, db_session):
     assert count_orders(db_session) == 1
 
 
+def test_key_revoked_in_another_process_stops_working_within_the_cache_seconds(app, client, db_session):
+    import time_machine
+    from sqlalchemy import update
+
+    from app.models.channel import ChannelApiKey
+
+    key = new_key(app, "hotline_12345")
+    assert post(client, "hotline_12345", key, demand("C-1")).status_code == 201  # now cached here
+    # Revoked by another gunicorn worker: this process is not told, its copy is a few seconds old.
+    db_session.execute(update(ChannelApiKey).values(revoked_at=clock.now()))
+    db_session.commit()
+    assert post(client, "hotline_12345", key, demand("C-2")).status_code == 201
+    later = clock.now() + dt.timedelta(seconds=app.config["API_KEY_CACHE_SECONDS"] + 1)
+    with time_machine.travel(later, tick=True):
+        assert post(client, "hotline_12345", key, demand("C-3")).status_code == 401
+    assert count_orders(db_session) == 2
+
+
 def test_every_use_of_a_key_is_logged(app, client, db_session):
     key = new_key(app, "hotline_12345")
     post(client, "hotline_12345", key, demand("L-1"))

@@ -123,3 +123,27 @@ def test_engine_cache_reloads_only_when_a_rule_set_changes_anywhere(app, db_sess
         assert active_rule_sets(db_session, "routing") == []
     finally:
         other_process.close()
+
+
+def test_a_rule_set_switched_off_by_another_process_stops_routing_within_the_stamp_seconds(app, db_session):
+    import datetime as dt
+
+    import time_machine
+    from sqlalchemy import update
+
+    from app import clock
+    from app.models.rules import RuleSet
+    from app.rules.engine import active_rule_sets
+
+    rule_set = save(db_session, "routing", "投诉派单", _complaints_to("manager2"))
+    now = clock.now()
+    with app.app_context(), time_machine.travel(now, tick=False):
+        assert len(active_rule_sets(db_session, "routing")) == 1
+        # Another process shares no memory with this one: only the database tells.
+        db_session.execute(update(RuleSet).where(RuleSet.id == rule_set.id)
+                           .values(active=False, updated_at=now))
+        db_session.commit()
+        assert len(active_rule_sets(db_session, "routing")) == 1  # the stamp was read just now
+    later = now + dt.timedelta(seconds=app.config["RULES_STAMP_SECONDS"] + 0.5)
+    with app.app_context(), time_machine.travel(later, tick=False):
+        assert active_rule_sets(db_session, "routing") == []

@@ -14,14 +14,13 @@ from app.api.common import safe
 from app.api.schemas import intake as schemas
 from app.channels import apikeys, feedback, intake
 from app.extensions import db
-from app.models.channel import ChannelApiKey
 from app.models.base import utcnow
 from app.channels.settings import settings
 from app.workflow.actor import ADMIN, CHANNEL_CLIENT, Actor
 from app.workflow.errors import InvalidInput
 
 
-def _actor(key: ChannelApiKey) -> Actor:
+def _actor(key: apikeys.ActiveKey) -> Actor:
     """The platform as the registering actor.  A platform's demand may concern any grid of
     the company (the key is the authority), so it registers with company-wide scope; it never
     acts on orders afterwards."""
@@ -35,7 +34,7 @@ class IntakeApi(BaseApi):
     allow_browser_login = False
     openapi_spec_component_schemas = schemas.COMPONENTS
 
-    def _authenticate(self, channel: str) -> tuple[ChannelApiKey | None, Any]:
+    def _authenticate(self, channel: str) -> tuple[apikeys.ActiveKey | None, Any]:
         key = apikeys.find_key(db.session, request.headers.get("X-API-Key"))
         if key is None:
             return None, self.response(401, message="a valid X-API-Key is required")
@@ -44,12 +43,16 @@ class IntakeApi(BaseApi):
             return None, self.response(401, message=f"this API key is not for channel {channel}")
         return key, None
 
-    def _log(self, key: ChannelApiKey, status: int, external_id: str | None = None) -> None:
-        key_id, channel = key.id, key.channel
+    def _log(self, key: apikeys.ActiveKey, status: int, external_id: str | None = None) -> None:
+        """The use of the key, in a transaction of its own (a refusal's changes are rolled back
+        first).  A registration logs its use in its own transaction instead (``post_demand``)."""
         db.session.rollback()
-        apikeys.log_use(db.session, key_id, channel, request.method, request.path, status,
-                        external_id, request.remote_addr)
+        self._add_use(key, status, external_id)
         db.session.commit()
+
+    def _add_use(self, key: apikeys.ActiveKey, status: int, external_id: str | None) -> None:
+        apikeys.log_use(db.session, key.id, key.channel, request.method, request.path, status,
+                        external_id, request.remote_addr)
 
     @expose("/<channel>", methods=["POST"])
     @safe
@@ -94,6 +97,16 @@ class IntakeApi(BaseApi):
         assert key is not None
         external_id = None
         status = 500
+        receipt: dict[str, Any] = {}
+        committed = False
+
+        def before_commit(order: Any, created: bool) -> None:
+            # The key's use goes into the registration's own transaction (one commit), and
+            # the receipt is read before the commit expires the order.
+            self._add_use(key, 201 if created else 200, external_id)
+            receipt.update(id=order.id, number=order.number, state=order.state,
+                           deadline=order.deadline, created=created)
+
         try:
             if (request.content_length or 0) > settings.intake_max_body_bytes:
                 status = 413
@@ -109,19 +122,20 @@ class IntakeApi(BaseApi):
                 external_id = data["external_id"]
             try:
                 demand = intake.validate(data, utcnow())
-                order, created = intake.intake(db.session, _actor(key), channel, demand,
-                                               station_id=key.station_id)
+                intake.intake(db.session, _actor(key), channel, demand, station_id=key.station_id,
+                              before_commit=before_commit)
+                committed = True
             except InvalidInput as error:
                 status = 400
                 raise error
             except intake.PayloadConflict:
                 status = 409
                 raise
-            status = 201 if created else 200
-            return self.response(status, **schemas.DemandReceiptSchema().dump(
-                {"id": order.id, "number": order.number, "state": order.state, "deadline": order.deadline}))
+            status = 201 if receipt.pop("created") else 200
+            return self.response(status, **schemas.DemandReceiptSchema().dump(receipt))
         finally:
-            self._log(key, status, external_id)
+            if not committed:  # refused, or failed before its commit: logged on its own
+                self._log(key, status, external_id)
 
     @expose("/<channel>/feedback", methods=["GET"])
     @safe

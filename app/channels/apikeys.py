@@ -1,5 +1,12 @@
 """API keys of external channel clients: created once (the plain key is shown only then),
-stored as a SHA-256, found by their prefix, revocable, each use logged."""
+stored as a SHA-256, found by their prefix, revocable, each use logged.
+
+A key found once is kept in the process for ``API_KEY_CACHE_SECONDS`` (10 s by default; 0
+reads the row at every request), so the intake API authenticates without a query.  Revoking
+a key drops it from the cache of the process that revoked it at once; every other process
+(the other gunicorn workers, other machines) stops accepting it at the latest when its cached
+copy expires, that many seconds after it was read.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +14,13 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models.base import utcnow
 from app.models.channel import ChannelApiKey, ChannelApiKeyUse
 from app.models.org import Station
@@ -59,20 +68,71 @@ def revoke_key(session: Session, key_id: int, revoked_by_id: int | None = None,
     if key.revoked_at is None:
         key.revoked_at = now or utcnow()
         key.revoked_by_id = revoked_by_id
+    forget(key.prefix)
     return key
 
 
-def find_key(session: Session, plain: str | None) -> ChannelApiKey | None:
-    """The active key matching ``plain``, or None (unknown, malformed or revoked)."""
+@dataclass(frozen=True)
+class ActiveKey:
+    """What a request needs of an active key, detached from any session (cacheable)."""
+
+    id: int
+    channel: str
+    name: str
+    prefix: str
+    key_hash: str
+    station_id: int | None
+
+
+# prefix -> (read at, the active key); only keys found active are kept.
+_cache: dict[str, tuple[dt.datetime, ActiveKey]] = {}
+_cache_lock = threading.Lock()
+DEFAULT_CACHE_SECONDS = 10.0
+
+
+def cache_seconds() -> float:
+    """``API_KEY_CACHE_SECONDS`` of the current app (outside an app: the default)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return DEFAULT_CACHE_SECONDS
+    return float(current_app.config.get("API_KEY_CACHE_SECONDS", DEFAULT_CACHE_SECONDS) or 0)
+
+
+def forget(prefix: str | None = None) -> None:
+    """Drop one key (or, without a prefix, every key) from this process's cache."""
+    with _cache_lock:
+        if prefix is None:
+            _cache.clear()
+        else:
+            _cache.pop(prefix, None)
+
+
+def find_key(session: Session, plain: str | None) -> ActiveKey | None:
+    """The active key matching ``plain``, or None (unknown, malformed or revoked); from the
+    process's cache when it was read less than ``API_KEY_CACHE_SECONDS`` ago."""
     if not plain:
         return None
-    parts = plain.strip().split("_", 2)
+    plain = plain.strip()
+    parts = plain.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    key = session.scalar(select(ChannelApiKey).where(ChannelApiKey.prefix == parts[1]))
-    if key is None or key.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(key.key_hash, _hash(plain.strip())):
+    prefix = parts[1]
+    ttl = cache_seconds()
+    now = clock.now()
+    cached = _cache.get(prefix) if ttl > 0 else None
+    if cached is not None and dt.timedelta(0) <= now - cached[0] < dt.timedelta(seconds=ttl):
+        key = cached[1]
+    else:
+        row = session.scalar(select(ChannelApiKey).where(ChannelApiKey.prefix == prefix))
+        if row is None or row.revoked_at is not None:
+            forget(prefix)
+            return None
+        key = ActiveKey(row.id, row.channel, row.name, row.prefix, row.key_hash, row.station_id)
+        if ttl > 0:
+            with _cache_lock:
+                _cache[prefix] = (now, key)
+    if not hmac.compare_digest(key.key_hash, _hash(plain)):
         return None
     return key
 

@@ -18,7 +18,7 @@ from app.channels.settings import settings
 from app.models.base import utcnow
 from app.models.channel import DuplicateReview, DuplicateStatus
 from app.models.workorder import Channel, WorkOrder, WorkOrderEvent
-from app.workflow import service
+from app.workflow import locks, service
 from app.workflow.actor import LEADERS, Actor
 from app.workflow.errors import Forbidden, IllegalTransition, NotFound, OutOfScope
 
@@ -34,13 +34,17 @@ def similarity(a: str, b: str) -> float:
 
 
 def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, str] | None:
-    conditions = []
+    conditions, names = [], []
     if order.phone:
         conditions.append(WorkOrder.phone == order.phone)
+        names.append(f"repeat:phone:{order.phone}")
     if order.customer_id:
         conditions.append(WorkOrder.customer_id == order.customer_id)
+        names.append(f"repeat:customer:{order.customer_id}")
     if not conditions:
         return None
+    # A repeat registered at this moment in another transaction is seen once it commits.
+    locks.hold(session, *names)
     since = order.received_at - dt.timedelta(hours=settings.duplicate_window_hours)
     candidates = session.scalars(
         select(WorkOrder).where(

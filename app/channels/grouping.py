@@ -16,7 +16,7 @@ from app.channels.settings import settings
 from app.models.customer import Customer
 from app.models.org import Grid, Transformer
 from app.models.workorder import OPEN_STATES, Channel, OrderState, Priority, WorkOrder
-from app.workflow import service
+from app.workflow import locks, service
 from app.workflow.actor import SYSTEM, Actor
 
 S = OrderState
@@ -44,6 +44,8 @@ def group_outage(session: Session, order: WorkOrder, action: str, actor: Actor,
     transformer = _transformer_of(order)
     if transformer is None:
         return
+    # One registration of the area at a time decides on its group (after the repeat locks).
+    locks.hold(session, f"outage:transformer:{transformer.id}")
     since = order.received_at - dt.timedelta(minutes=settings.outage_window_minutes)
     siblings = [
         o for o in session.scalars(
@@ -53,7 +55,8 @@ def group_outage(session: Session, order: WorkOrder, action: str, actor: Actor,
                    WorkOrder.channel != Channel.TASK.value)
             .order_by(WorkOrder.id)
             # A locking read sees the latest committed reports even under MariaDB's
-            # REPEATABLE READ (registrations are already serialised by the number counter).
+            # REPEATABLE READ (registrations are serialised by the number counter there, by
+            # the area's lock on PostgreSQL).
             .with_for_update(read=True, of=WorkOrder)
             .execution_options(populate_existing=True))
         if is_outage(o)

@@ -15,7 +15,7 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -158,9 +158,14 @@ _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not 
 
 def intake(session: Session, actor: Actor, channel: str, demand: Demand,
            now: dt.datetime | None = None, attempts: int = 6,
-           station_id: int | None = None) -> tuple[WorkOrder, bool]:
+           station_id: int | None = None,
+           before_commit: Callable[[WorkOrder, bool], None] | None = None) -> tuple[WorkOrder, bool]:
     """Register the demand once; return (order, created).  A repeat with the same payload
-    returns the existing order; a different payload under the same external_id is refused."""
+    returns the existing order; a different payload under the same external_id is refused.
+
+    One transaction and one commit per demand: ``before_commit(order, created)`` runs just
+    before it (the order flushed, ids known), so that what the caller adds (the key's use)
+    commits with the registration, or with the answer to a repeat."""
     if channel not in API_CHANNELS:
         raise InvalidInput(f"{channel} does not take demands through the intake API", field="channel")
     fingerprint = demand.fingerprint()
@@ -169,7 +174,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
             existing = find_order(session, channel, demand.external_id)
             if existing is not None:
                 _check_same(existing, fingerprint)
-                return existing, False
+                return _finish(session, existing, False, before_commit)
             order = service.register_order(
                 session, actor, channel=channel, demand_type=demand.demand_type,
                 content=demand.content, contact_name=demand.contact_name, phone=demand.phone,
@@ -179,8 +184,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
             )
             if order.station_id is None and station_id is not None:
                 order.station_id = station_id  # no known customer: the key's station takes it
-            session.commit()
-            return order, True
+            return _finish(session, order, True, before_commit)
         except IntegrityError:
             # Another retry of the same demand won the race: answer with its order.
             session.rollback()
@@ -193,7 +197,16 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     if existing is None:
         raise InvalidInput("the demand could not be registered; retry later", field="external_id")
     _check_same(existing, fingerprint)
-    return existing, False
+    return _finish(session, existing, False, before_commit)
+
+
+def _finish(session: Session, order: WorkOrder, created: bool,
+            before_commit: Callable[[WorkOrder, bool], None] | None) -> tuple[WorkOrder, bool]:
+    if before_commit is not None:
+        session.flush()
+        before_commit(order, created)
+    session.commit()
+    return order, created
 
 
 def _check_same(order: WorkOrder, fingerprint: str) -> None:

@@ -1,8 +1,12 @@
 """Loading the active rule sets of a domain and running them rule by rule.
 
 Active rule sets are cached per process, keyed by the (id, version, priority, name, time of
-the last change) of every active set of the domain; one small query per run tells whether an administrator saved, activated or
-rolled back anything — in this process or any other — and the cache reloads only then.
+the last change) of every active set of the domain: that stamp, one small query, tells whether
+an administrator saved, activated or rolled back anything — in this process or any other — and
+the cache reloads only then.  The stamp itself is read at most once every
+``RULES_STAMP_SECONDS`` (1 s by default; 0 reads it at every run) per domain and process, so a
+burst of intakes pays for it once: a change made in this process (``app.rules.store``) is seen
+by the next run, one made in another process at most that many seconds later.
 
 ``run`` checks each rule on its own (business-rules' ``run_all`` does not say which rule fired)
 and returns the rules that fired with the effects their actions recorded.
@@ -10,6 +14,7 @@ and returns the rules that fired with the effects their actions recorded.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +25,7 @@ from business_rules.variables import BaseVariables
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from app import clock
 from app.models.rules import RuleFiring, RuleSet, RuleSetVersion
 from app.rules.base import Effect, RecordingActions
 from app.rules.validation import validate_rules
@@ -49,24 +55,43 @@ class Fired:
 
 
 _cache: dict[str, tuple[tuple[Any, ...], list[LoadedRuleSet]]] = {}
+# domain -> when its stamp was last read (clock.now())
+_stamp_read_at: dict[str, dt.datetime] = {}
 _lock = threading.Lock()
+DEFAULT_STAMP_SECONDS = 1.0
 
 
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _stamp_read_at.clear()
+
+
+def _stamp_seconds() -> float:
+    from flask import current_app, has_app_context
+
+    if not has_app_context():
+        return DEFAULT_STAMP_SECONDS
+    return float(current_app.config.get("RULES_STAMP_SECONDS", DEFAULT_STAMP_SECONDS) or 0)
 
 
 def active_rule_sets(session: Session, domain: str) -> list[LoadedRuleSet]:
     """The domain's active rule sets, highest priority first (cached by version)."""
+    ttl = _stamp_seconds()
+    now = clock.now()
+    cached = _cache.get(domain)
+    read_at = _stamp_read_at.get(domain)
+    if (cached is not None and read_at is not None and ttl > 0
+            and dt.timedelta(0) <= now - read_at < dt.timedelta(seconds=ttl)):
+        return cached[1]
     heads = session.execute(
         select(RuleSet.id, RuleSet.version, RuleSet.priority, RuleSet.name, RuleSet.updated_at)
         .where(RuleSet.domain == domain, RuleSet.active.is_(True), RuleSet.version > 0)
         .order_by(RuleSet.priority.desc(), RuleSet.id)
     ).all()
     key = tuple(tuple(h) for h in heads)
-    cached = _cache.get(domain)
     if cached is not None and cached[0] == key:
+        _stamp_read_at[domain] = now
         return cached[1]
     loaded: list[LoadedRuleSet] = []
     if heads:
@@ -88,6 +113,7 @@ def active_rule_sets(session: Session, domain: str) -> list[LoadedRuleSet]:
             loaded.append(LoadedRuleSet(head.id, head.name, head.version, head.priority, tuple(rules)))
     with _lock:
         _cache[domain] = (key, loaded)
+        _stamp_read_at[domain] = now
     return loaded
 
 

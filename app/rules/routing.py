@@ -275,5 +275,8 @@ def route_order(session: Session, order: WorkOrder, now: dt.datetime) -> Routing
         return None  # routing is not configured: orders wait for the team leader's dispatch
     fired = evaluate(session, order, now, sets)
     outcome = decide(session, order, fired, now)
-    record_firings(session, DOMAIN, "work_order", order.id, fired)
+    if order.id is None:  # deciding before the insert: the firings follow it
+        outcome.decision.after_insert = lambda s, o: record_firings(s, DOMAIN, "work_order", o.id, fired)
+    else:
+        record_firings(session, DOMAIN, "work_order", order.id, fired)
     return outcome.decision

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app.models.base import utcnow
 from app.models.rules import RuleDomain, RuleSet, RuleSetVersion
+from app.rules.engine import clear_cache
 from app.rules.validation import check_rules
 from app.workflow.errors import InvalidInput, NotFound
 
@@ -97,6 +98,7 @@ def save_rule_set(
     session.add(RuleSetVersion(rule_set_id=rule_set.id, version=rule_set.version, rules=rules,
                                priority=priority, author=author, comment=comment, created_at=now))
     session.flush()
+    clear_cache()  # this process reads the stamp again at its next run
     return rule_set
 
 
@@ -109,6 +111,7 @@ def set_active(session: Session, rule_set_id: int, active: bool, author: str) ->
     rule_set.updated_by = author
     rule_set.updated_at = utcnow()
     session.flush()
+    clear_cache()
     return rule_set
 
 

@@ -186,7 +186,8 @@ def _ensure(order: WorkOrder, kind: str) -> WorkOrderClock:
     return clock
 
 
-def recompute_clocks(session: Session, order: WorkOrder, *, retarget: bool = False) -> list[WorkOrderClock]:
+def recompute_clocks(session: Session, order: WorkOrder, *, retarget: bool = False,
+                     targets: dict[str, Allowance] | None = None) -> list[WorkOrderClock]:
     """(Re)compute every clock deadline of ``order`` from its received time, demand type, its
     grid's area class, its suspensions, approved extensions and the source deadline.
 
@@ -198,14 +199,17 @@ def recompute_clocks(session: Session, order: WorkOrder, *, retarget: bool = Fal
     deadline yet; resuming it does.  Sets ``order.deadline`` (completion, never later than the
     source deadline) and the timely flags of milestones already met.  The caller commits
     (and flushes first what it wants counted: a suspension just ended, an extension just
-    approved — this function does not autoflush, so a transition updates its order once)."""
+    approved — this function does not autoflush, so a transition updates its order once).
+    ``targets``: the caller's ``targets_for`` of this order, if it has read them already."""
     with session.no_autoflush:
-        return _recompute(session, order, retarget)
+        return _recompute(session, order, retarget, targets)
 
 
-def _recompute(session: Session, order: WorkOrder, retarget: bool) -> list[WorkOrderClock]:
+def _recompute(session: Session, order: WorkOrder, retarget: bool,
+               targets: dict[str, Allowance] | None = None) -> list[WorkOrderClock]:
     if not order.clocks or retarget:
-        wanted = targets_for(session, order.demand_type, area_class_of(session, order))
+        wanted = targets if targets is not None else targets_for(
+            session, order.demand_type, area_class_of(session, order))
         if K.COMPLETION.value in wanted and (retarget or completion_allowance(order) is None):
             set_completion_allowance(order, wanted[K.COMPLETION.value])
         for kind in MILESTONES:

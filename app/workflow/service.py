@@ -79,6 +79,8 @@ class RoutingDecision:
     sensitive: bool = False
     escalate: bool = False
     fired_rules: list[str] = field(default_factory=list)
+    # Run once the order is inserted (the routing records which rules fired, by order id).
+    after_insert: Callable[[Session, WorkOrder], None] | None = None
 
 
 _default_policy = Policy()
@@ -358,23 +360,29 @@ def register_order(
         setattr(order, key, value)
     if clocks.K.COMPLETION.value in targets:
         clocks.set_completion_allowance(order, targets[clocks.K.COMPLETION.value])
-    clocks.recompute_clocks(session, order)  # before the insert: one row, with its deadlines
+    # before the insert: one row, with its deadlines
+    clocks.recompute_clocks(session, order, targets=targets)
+    # The routing rules decide before the insert too, so that the order is written once as
+    # routed (no second UPDATE, no second audit entry); what needs its id comes after.
+    decision = None
+    if route and _router:
+        with session.no_autoflush:
+            decision = _router(session, order, now)
+    dispatched_to = _apply_routing(session, order, decision, now) if decision is not None else None
     session.add(order)
     session.flush()
     _event(session, order, actor, "register", None, S.REGISTERED.value, None, now)
-
-    decision = _router(session, order, now) if (route and _router) else None
     if decision is not None:
-        _apply_routing(session, order, decision, received_at, now)
+        _record_routing(session, order, decision, dispatched_to, now)
     for hook in list(_hooks):
         hook(session, order, "register", actor, {})
     return order
 
 
-def _apply_routing(
-    session: Session, order: WorkOrder, decision: RoutingDecision, received_at: dt.datetime, now: dt.datetime
-) -> None:
-    note = ", ".join(decision.fired_rules) or None
+def _apply_routing(session: Session, order: WorkOrder, decision: RoutingDecision,
+                   now: dt.datetime) -> StaffProfile | None:
+    """Apply the routing decision to the order not yet inserted; the person it was
+    dispatched to, if any (its timeline events follow the insert: ``_record_routing``)."""
     if decision.priority:
         order.priority = decision.priority
     if decision.sensitive:
@@ -390,7 +398,8 @@ def _apply_routing(
         clocks.recompute_clocks(session, order)
     if decision.team_id and not order.team_id:
         order.team_id = decision.team_id
-    if decision.escalate and order.supervision_level == SupervisionLevel.NONE.value:
+    # (not inserted yet: the column's default, no supervision, is still None)
+    if decision.escalate and order.supervision_level in (None, SupervisionLevel.NONE.value):
         order.supervision_level = SupervisionLevel.STATION.value
     if decision.assignee_id:
         assignee = session.get(StaffProfile, decision.assignee_id)
@@ -398,12 +407,22 @@ def _apply_routing(
             order.assignee_id = assignee.id
             order.state = S.DISPATCHED.value
             order.dispatched_at = now
-            _event(
-                session, order, SYSTEM, "dispatch", S.REGISTERED.value, S.DISPATCHED.value,
-                note, now, {"assignee": assignee.name, "rules": decision.fired_rules},
-            )
-            return
-    if note:
+            return assignee
+    return None
+
+
+def _record_routing(session: Session, order: WorkOrder, decision: RoutingDecision,
+                    assignee: StaffProfile | None, now: dt.datetime) -> None:
+    """After the insert: the rules' firings and the dispatch (or routing) event."""
+    if decision.after_insert is not None:
+        decision.after_insert(session, order)
+    note = ", ".join(decision.fired_rules) or None
+    if assignee is not None:
+        _event(
+            session, order, SYSTEM, "dispatch", S.REGISTERED.value, S.DISPATCHED.value,
+            note, now, {"assignee": assignee.name, "rules": decision.fired_rules},
+        )
+    elif note:
         _event(session, order, SYSTEM, "route", order.state, order.state, note, now,
                {"rules": decision.fired_rules})
 
