@@ -37,6 +37,18 @@ class Record:
             self._raw = _csv_line(["" if c is None else str(c) for c in cells])
         return self._raw
 
+    def kept(self) -> Any:
+        """What a batch keeps of the row until it is applied: the raw text, or the cells as a
+        tuple of plain values — a form the garbage collector stops tracking, so a batch of
+        ten thousand rows held in memory does not make every collection walk it."""
+        return self._raw if self._raw is not None else tuple(self.cells or ())
+
+    @classmethod
+    def from_kept(cls, number: int, kept: Any) -> "Record":
+        if isinstance(kept, str):
+            return cls(number, None, None, kept)
+        return cls(number, list(kept), None)
+
     def undecodable(self) -> bool:
         """Whether the decoder had to replace a byte (errors="replace") anywhere in the row."""
         if self._raw is not None:

@@ -10,13 +10,14 @@ For each batch, inside the transaction that also moves the run's ``last_row``:
 2. one join against the grids and transformers finds the rows whose references do not hold;
    they are quarantined with the same reasons as before and dropped from the batch;
 3. a customer number given twice in the batch keeps its last good row (the later row wins);
-4. on SQLite one query counts the staged rows whose customer is already archived; on MariaDB,
-   whose affected-rows count says less, one query counts new and changed rows outright (on
+4. one query counts the staged rows whose customer is already archived (on MariaDB, whose
+   affected-rows count says less, one query counts new and changed rows outright; on
    PostgreSQL the upsert's ``RETURNING xmax = 0`` tells inserted from updated);
 5. one ``INSERT … SELECT … ON CONFLICT (customer_no) DO UPDATE … WHERE <a column differs>``
    (``ON DUPLICATE KEY UPDATE`` on MariaDB) writes new and changed customers: a row that would
    change nothing is not written, so its ``updated_at`` stays; the rows it wrote, beside the
-   count of step 4, tell inserted from updated from unchanged;
+   count of step 4, tell inserted from updated from unchanged.  A batch that names no
+   archived customer (a first load) is written by a plain ``INSERT … SELECT`` instead;
 6. the batch's staging rows are deleted.  Nothing in the table outlives the transaction, so a
    run killed part-way leaves no rows behind and resumes from ``last_row`` as before.
 """
@@ -216,6 +217,13 @@ class StagedBatch:
             self.session.execute(statement.on_duplicate_key_update(assignments))
             return -1
         return self.session.execute(self._on_conflict(now)).rowcount
+
+    def insert_new(self, now: dt.datetime) -> None:
+        """The batch names no archived customer (a first load): a plain ``INSERT … SELECT``,
+        without the conflict check the upsert makes for every row."""
+        c = Customer.__table__
+        source = self._source(now)
+        self.session.execute(c.insert().from_select([col.name for col in source.selected_columns], source))
 
     def upsert_counted(self, now: dt.datetime) -> tuple[int, int]:
         """PostgreSQL: the upsert, returning (inserted, updated) — a row the statement inserted

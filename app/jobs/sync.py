@@ -401,14 +401,13 @@ class CustomerTarget:
                 session.execute(insert(customer_intention_link), pairs)
         return result
 
-
     # --- the bulk path: staging table and set-based statements (app/jobs/staging.py) ---------
     bulk = True
 
-    def apply_staged(self, run_id: int, batch: list[tuple[Record, dict[str, Any], dict[str, Any]]],
+    def apply_staged(self, run_id: int, batch: list[tuple[int, Any, dict[str, Any], dict[str, Any]]],
                      now: dt.datetime) -> BatchResult:
-        """Apply one batch of rows that passed ``validate(…, staged=True)``: (record, file
-        fields, validated row) in file order."""
+        """Apply one batch of rows that passed ``validate(…, staged=True)``: (row number, the
+        record as ``Record.kept()`` gives it, file fields, validated row) in file order."""
         from app.jobs.staging import StagedBatch
 
         staged = getattr(self, "_staged", None)
@@ -418,19 +417,19 @@ class CustomerTarget:
         seen: set[str] = set()
         repeated: set[str] = set()
         tuples = []
-        for record, _values, row in batch:
+        for row_number, _kept, _values, row in batch:
             number = row["customer_no"]
             if number in seen:
                 repeated.add(number)
             seen.add(number)
-            tuples.append(staged.stage_tuple(record.number, row))
+            tuples.append(staged.stage_tuple(row_number, row))
         staged.load(tuples)
         del tuples
         reasons = staged.broken_references()
         if reasons:
             staged.drop(list(reasons))
-            result.rejected = [(record, values, reasons[record.number]) for record, values, _ in batch
-                               if record.number in reasons]
+            result.rejected = [(Record.from_kept(number, kept), values, reasons[number])
+                               for number, kept, values, _ in batch if number in reasons]
         if repeated:
             result.superseded = staged.keep_last(repeated)
         if self.sync_intentions:
@@ -439,16 +438,21 @@ class CustomerTarget:
             new, changed, total = staged.classify(now)
             result.inserted, result.updated = int(new or 0), int(changed or 0)
             result.unchanged = int(total or 0) - result.inserted - result.updated
-            if result.inserted or result.updated:
+            if result.inserted == int(total or 0):
+                staged.insert_new(now)
+            elif result.inserted or result.updated:
                 staged.upsert(now)
-        elif staged.dialect == "postgresql":
-            total = len(batch) - len(reasons) - result.superseded
-            result.inserted, result.updated = staged.upsert_counted(now)
-            result.unchanged = total - result.inserted - result.updated
         else:
             total = len(batch) - len(reasons) - result.superseded
             existing = staged.existing()
-            written = staged.upsert(now)
+            if not existing:
+                staged.insert_new(now)
+                written = total
+            elif staged.dialect == "postgresql":
+                inserted, updated = staged.upsert_counted(now)
+                written = inserted + updated
+            else:
+                written = staged.upsert(now)
             result.inserted = total - existing
             result.updated = written - result.inserted
             result.unchanged = existing - result.updated
@@ -460,8 +464,8 @@ class CustomerTarget:
         """The file lists energy intentions too: the customers' links are compared and replaced
         per customer (a small table next to the archive's columns)."""
         wanted: dict[str, frozenset[int]] = {}
-        for record, _values, row in batch:  # in file order: the later row wins
-            if record.number not in reasons:
+        for number, _kept, _values, row in batch:  # in file order: the later row wins
+            if number not in reasons:
                 wanted[row["customer_no"]] = row["intentions"]
         classified = staged.classify(now, per_row=True)
         staged.upsert(now)
@@ -692,7 +696,7 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
     run_id, kind, checksum, filename = run.id, run.kind, run.checksum, run.filename
     bulk = getattr(target, "bulk", False)
     good: dict[Any, tuple[Record, dict[str, Any]]] = {}
-    staged: list[tuple[Record, dict[str, Any], dict[str, Any]]] = []  # the bulk path's batch
+    staged: list[tuple[int, Any, dict[str, Any], dict[str, Any]]] = []  # the bulk path's batch
     bad: list[tuple[Record, dict[str, Any], str]] = []
     count, last_number, superseded = 0, 0, 0
 
@@ -756,7 +760,7 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
             bad.append((record, values, str(error)))
         else:
             if bulk:
-                staged.append((record, values, row))
+                staged.append((record.number, record.kept(), values, row))
                 if count >= batch_size:
                     flush()
                 continue
