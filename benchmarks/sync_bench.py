@@ -1,13 +1,15 @@
 """Sync throughput and peak memory, beside the driver's own bulk load as the limit.
 
 For each row count (``SYNC_BENCH_ROWS``, comma-separated, default ``10000,50000``) and each
-database (``SYNC_BENCH_DATABASES``, default ``sqlite postgresql``), a fresh database is
+database (``SYNC_BENCH_DATABASES``, default ``sqlite postgresql mysql``), a fresh database is
 made and migrated, a GBK customer export of that many rows is written, and then, each in a
 child process of its own so that peak memory is its own:
 
-- ``sync``: ``run_sync`` (validation, quarantine, upsert in batches, resumable run);
+- ``sync``: ``run_sync`` (validation, staging table, set-based checks and upsert in batches,
+  resumable run);
 - ``driver``: the same rows parsed with ``csv`` only and loaded straight through the driver
-  (``executemany`` on SQLite, ``COPY`` on PostgreSQL): the ceiling, with none of the checks.
+  (``executemany`` on SQLite and MariaDB, ``COPY`` on PostgreSQL): the ceiling, with none of
+  the checks.
 
 Peak memory is the child's maximum resident set (``ru_maxrss``); the streaming claim is that
 it stays about the same whatever the row count.  Results are printed as markdown lines and
@@ -31,6 +33,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test")
+MYSQL_HOST = os.environ.get("BENCH_MYSQL_HOST", "127.0.0.1")
+MYSQL_PORT = int(os.environ.get("BENCH_MYSQL_PORT", "3306"))
 GRIDS = [f"ST00{s}-G0{g}" for s in (1, 2) for g in range(1, 7)]
 TYPES = ["居民", "居民", "非居民", "农业", "大工业"]
 HEADER = ["户号", "户名", "用电类别", "联系电话", "证件号码", "用电地址", "台区编号", "变压器编号",
@@ -53,6 +57,20 @@ def create_database(kind: str) -> tuple[str, object]:
     if kind == "sqlite":
         path = Path(tempfile.gettempdir()) / f"{name}.db"
         return f"sqlite:///{path}", lambda: path.unlink(missing_ok=True)
+    if kind == "mysql":
+        import pymysql
+
+        def admin():  # type: ignore[no-untyped-def]
+            return pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", autocommit=True)
+
+        with admin() as conn, conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+
+        def drop_mysql() -> None:
+            with admin() as conn, conn.cursor() as cursor:
+                cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+        return f"mysql+pymysql://root:@{MYSQL_HOST}:{MYSQL_PORT}/{name}?charset=utf8mb4", drop_mysql
     import psycopg
 
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -155,6 +173,26 @@ def measure_driver(url: str, path: Path) -> dict:
             count += len(batch)
         conn.commit()
         conn.close()
+    elif url.startswith("mysql"):
+        import pymysql
+
+        database = url.rsplit("/", 1)[1].split("?")[0]
+        conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", database=database,
+                               charset="utf8mb4")
+        sql = f"INSERT INTO customer ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
+        batch = []
+        with conn.cursor() as cursor:
+            for row in rows():
+                batch.append(row)
+                if len(batch) == 10_000:
+                    cursor.executemany(sql, batch)  # pymysql sends multi-row INSERTs
+                    count += len(batch)
+                    batch = []
+            if batch:
+                cursor.executemany(sql, batch)
+                count += len(batch)
+        conn.commit()
+        conn.close()
     else:
         import psycopg
 
@@ -196,7 +234,7 @@ def measure(kind: str, counts: list[int], workdir: Path) -> list[dict]:
             subprocess.run([sys.executable, "-m", "benchmarks.sync_bench", "--reset", url], cwd=ROOT, check=True)
             direct = _run_child("driver", url, path)
             results.append({
-                "database": kind, "rows": rows, "driver": "executemany" if kind == "sqlite" else "COPY",
+                "database": kind, "rows": rows, "driver": "COPY" if kind == "postgresql" else "executemany",
                 "sync_rows_per_s": synced["rows"] / synced["seconds"], "sync_peak_mb": synced["peak_rss_mb"],
                 "driver_rows_per_s": direct["rows"] / direct["seconds"], "driver_peak_mb": direct["peak_rss_mb"],
             })
@@ -212,7 +250,7 @@ def markdown_line(r: dict) -> str:
 
 def main() -> None:
     counts = [int(n) for n in os.environ.get("SYNC_BENCH_ROWS", "10000,50000").split(",") if n.strip()]
-    databases = os.environ.get("SYNC_BENCH_DATABASES", "sqlite postgresql").split()
+    databases = os.environ.get("SYNC_BENCH_DATABASES", "sqlite postgresql mysql").split()
     lines = ["| database | rows | sync rows/s | sync peak RSS (MB) | driver | driver rows/s | driver peak RSS (MB) |",
              "| --- | ---: | ---: | ---: | --- | ---: | ---: |"]
     print("\n".join(lines), flush=True)

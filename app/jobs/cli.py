@@ -44,7 +44,7 @@ def _run(kind: str, path: str, batch_size: int) -> None:
 
 @sync_group.command("customers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
 def sync_customers(path: str, batch_size: int) -> None:
     """Customer archive (户号, 户名, 用电类别, … or customer_no, name, customer_type, …)."""
     _run("customers", path, batch_size)
@@ -52,7 +52,7 @@ def sync_customers(path: str, batch_size: int) -> None:
 
 @sync_group.command("bills")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
 def sync_bills(path: str, batch_size: int) -> None:
     """Monthly bills (户号, 账期, 总电量, …, 电费金额)."""
     _run("bills", path, batch_size)

@@ -8,22 +8,55 @@ import codecs
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 SAMPLE_BYTES = 1 << 20
 
 
-@dataclass
 class Record:
     """One data row: its row number in the file (the header is row 1), the cells in
-    header order (``cells``) or by key (``values``, JSON lines), and the raw text."""
+    header order (``cells``) or by key (``values``, JSON lines), and the raw text.
 
-    number: int
-    cells: list[Any] | None
-    values: dict[str, Any] | None
-    raw: str
+    The raw text of a CSV or XLSX row is only needed when the row is quarantined, so it is
+    written back from the cells on first use rather than for every row."""
+
+    __slots__ = ("number", "cells", "values", "_raw")
+
+    def __init__(self, number: int, cells: list[Any] | None, values: dict[str, Any] | None,
+                 raw: str | None = None) -> None:
+        self.number = number
+        self.cells = cells
+        self.values = values
+        self._raw = raw
+
+    @property
+    def raw(self) -> str:
+        if self._raw is None:
+            cells = self.cells or []
+            self._raw = _csv_line(["" if c is None else str(c) for c in cells])
+        return self._raw
+
+    def kept(self) -> Any:
+        """What a batch keeps of the row until it is applied: the raw text, or the cells as a
+        tuple of plain values — a form the garbage collector stops tracking, so a batch of
+        ten thousand rows held in memory does not make every collection walk it."""
+        return self._raw if self._raw is not None else tuple(self.cells or ())
+
+    @classmethod
+    def from_kept(cls, number: int, kept: Any) -> "Record":
+        if isinstance(kept, str):
+            return cls(number, None, None, kept)
+        return cls(number, list(kept), None)
+
+    def undecodable(self) -> bool:
+        """Whether the decoder had to replace a byte (errors="replace") anywhere in the row."""
+        if self._raw is not None:
+            return "\ufffd" in self._raw
+        try:
+            return "\ufffd" in "".join(self.cells or ())
+        except TypeError:  # XLSX cells: numbers and dates beside the text
+            return any(isinstance(c, str) and "\ufffd" in c for c in self.cells or ())
 
 
 class FileFormatError(Exception):
@@ -138,7 +171,7 @@ class Reader:
                     continue
                 if not cells or (len(cells) == 1 and not cells[0].strip()):
                     continue  # blank line
-                yield Record(number, cells, None, _csv_line(cells))
+                yield Record(number, cells, None)
 
         self._iter = rows()
 
@@ -176,7 +209,7 @@ class Reader:
                 if all(c in (None, "") for c in cells):
                     continue
                 cells += [None] * (len(header) - len(cells)) if len(cells) < len(header) else []
-                yield Record(number, cells, None, _csv_line(["" if c is None else str(c) for c in cells]))
+                yield Record(number, cells, None)
 
         self._iter = rows()
 

@@ -41,7 +41,7 @@ from app.workflow.calendar import LOCAL_TZ
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 10_000
 # A run whose process has not written for this long is considered dead and may be resumed.
 STALE_AFTER = dt.timedelta(minutes=5)
 
@@ -101,6 +101,10 @@ _RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
 _CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 _PERIOD = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
 _LIST_SPLIT = re.compile(r"[;,，、|；\s]+")
+_CODE_LENGTH = 32  # of a grid's or transformer's code (app/models/org.py)
+_ISO_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2})?$")
+# The last date text parsed and its result (one tuple, replaced whole: safe across threads).
+_last_moment: tuple[str, dt.datetime | None] = ("", None)
 
 
 @dataclass
@@ -146,6 +150,8 @@ def map_header(header: list[str], columns: list[Column]) -> dict[str, int]:
 
 # --- value parsing ----------------------------------------------------------------------
 def text(value: Any) -> str:
+    if type(value) is str:  # CSV cells: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -171,6 +177,7 @@ def decimal(value: Any, label: str, required: bool = False, places: str = "0.01"
 
 
 def moment(value: Any, label: str) -> dt.datetime | None:
+    global _last_moment
     if value in (None, ""):
         return None
     if isinstance(value, dt.datetime):
@@ -179,8 +186,16 @@ def moment(value: Any, label: str) -> dt.datetime | None:
         raw = text(value)
         if not raw:
             return None
+        last = _last_moment
+        if raw == last[0]:
+            return last[1]
         parsed = None
-        for fmt in ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d"):
+        if _ISO_MOMENT.match(raw):  # the export's own form: fromisoformat is ~20× strptime
+            try:
+                parsed = dt.datetime.fromisoformat(raw)
+            except ValueError:
+                pass
+        for fmt in ([] if parsed is not None else ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%d")):
             try:
                 parsed = dt.datetime.strptime(raw, fmt)
                 break
@@ -193,7 +208,10 @@ def moment(value: Any, label: str) -> dt.datetime | None:
                 raise InvalidRow(f"bad date in {label}: {raw[:40]}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=LOCAL_TZ)
-    return parsed.astimezone(dt.timezone.utc).replace(microsecond=0)
+    result = parsed.astimezone(dt.timezone.utc).replace(microsecond=0)
+    if isinstance(value, str):
+        _last_moment = (raw, result)  # exports stamp many rows alike
+    return result
 
 
 def _limited(value: str, label: str, limit: int) -> str:
@@ -208,6 +226,7 @@ class BatchResult:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    superseded: int = 0  # earlier rows of a key given twice in the batch (bulk path)
     rejected: list[tuple[Record, dict[str, Any], str]] = field(default_factory=list)
 
 
@@ -246,7 +265,10 @@ class CustomerTarget:
         look-up keys (app/models/customer.py) are set here."""
         return phone_keys(values["phone"]) if "phone" in values else {}
 
-    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+    def validate(self, values: dict[str, Any], staged: bool = False) -> dict[str, Any]:
+        """The row's fields as the archive holds them, or ``InvalidRow``.  With ``staged`` (the
+        bulk path) grid and transformer stay codes: the staging batch checks them all at once,
+        after the row's own checks, and the phone's look-up keys are added."""
         number = text(values.get("customer_no"))
         if not number:
             raise InvalidRow("missing customer number")
@@ -266,9 +288,12 @@ class CustomerTarget:
             raise InvalidRow("missing address")
         row["address"] = _limited(address, "address", 255)
         grid_code = text(values.get("grid_code"))
-        if grid_code not in self.grids:
+        if staged and grid_code and len(grid_code) <= _CODE_LENGTH:
+            row["grid_code"] = grid_code
+        elif grid_code not in self.grids:
             raise InvalidRow(f"unknown grid: {grid_code[:40]}" if grid_code else "missing grid code")
-        row["grid_id"] = self.grids[grid_code]
+        else:
+            row["grid_id"] = self.grids[grid_code]
         if "phone" in self.present:
             phone = text(values.get("phone")).replace(" ", "")
             if phone.startswith("+86"):
@@ -276,6 +301,8 @@ class CustomerTarget:
             if phone and not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
                 raise InvalidRow(f"invalid phone: {phone[:40]}")
             row["phone"] = phone or None
+            if staged:
+                row.update(phone_keys(phone or None))
         if "id_number" in self.present:
             id_number = text(values.get("id_number")).upper()
             if id_number and not (_RESIDENT_ID.match(id_number) or _CREDIT_CODE.match(id_number)):
@@ -283,7 +310,11 @@ class CustomerTarget:
             row["id_number"] = id_number or None
         if "transformer_code" in self.present:
             code = text(values.get("transformer_code"))
-            if code:
+            if staged:
+                if len(code) > _CODE_LENGTH:
+                    raise InvalidRow(f"unknown transformer: {code[:40]}")
+                row["transformer_code"] = code or None
+            elif code:
                 found = self.transformers.get(code)
                 if found is None:
                     raise InvalidRow(f"unknown transformer: {code[:40]}")
@@ -369,6 +400,101 @@ class CustomerTarget:
             if pairs:
                 session.execute(insert(customer_intention_link), pairs)
         return result
+
+    # --- the bulk path: staging table and set-based statements (app/jobs/staging.py) ---------
+    bulk = True
+
+    def apply_staged(self, run_id: int, batch: list[tuple[int, Any, dict[str, Any], dict[str, Any]]],
+                     now: dt.datetime) -> BatchResult:
+        """Apply one batch of rows that passed ``validate(…, staged=True)``: (row number, the
+        record as ``Record.kept()`` gives it, file fields, validated row) in file order."""
+        from app.jobs.staging import StagedBatch
+
+        staged = getattr(self, "_staged", None)
+        if staged is None or staged.run_id != run_id:
+            staged = self._staged = StagedBatch(self.session, run_id, self.compared)
+        result = BatchResult()
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        tuples = []
+        for row_number, _kept, _values, row in batch:
+            number = row["customer_no"]
+            if number in seen:
+                repeated.add(number)
+            seen.add(number)
+            tuples.append(staged.stage_tuple(row_number, row))
+        staged.load(tuples)
+        del tuples
+        reasons = staged.broken_references()
+        if reasons:
+            staged.drop(list(reasons))
+            result.rejected = [(Record.from_kept(number, kept), values, reasons[number])
+                               for number, kept, values, _ in batch if number in reasons]
+        if repeated:
+            result.superseded = staged.keep_last(repeated)
+        if self.sync_intentions:
+            self._apply_with_intentions(staged, batch, reasons, now, result)
+        elif staged.dialect == "mysql":
+            new, changed, total = staged.classify(now)
+            result.inserted, result.updated = int(new or 0), int(changed or 0)
+            result.unchanged = int(total or 0) - result.inserted - result.updated
+            if result.inserted == int(total or 0):
+                staged.insert_new(now)
+            elif result.inserted or result.updated:
+                staged.upsert(now)
+        else:
+            total = len(batch) - len(reasons) - result.superseded
+            existing = staged.existing()
+            if not existing:
+                staged.insert_new(now)
+                written = total
+            elif staged.dialect == "postgresql":
+                inserted, updated = staged.upsert_counted(now)
+                written = inserted + updated
+            else:
+                written = staged.upsert(now)
+            result.inserted = total - existing
+            result.updated = written - result.inserted
+            result.unchanged = existing - result.updated
+        staged.clear()
+        return result
+
+    def _apply_with_intentions(self, staged: Any, batch: list, reasons: dict[int, str], now: dt.datetime,
+                               result: BatchResult) -> None:
+        """The file lists energy intentions too: the customers' links are compared and replaced
+        per customer (a small table next to the archive's columns)."""
+        wanted: dict[str, frozenset[int]] = {}
+        for number, _kept, _values, row in batch:  # in file order: the later row wins
+            if number not in reasons:
+                wanted[row["customer_no"]] = row["intentions"]
+        classified = staged.classify(now, per_row=True)
+        staged.upsert(now)
+        session = self.session
+        ids = dict(session.execute(select(Customer.customer_no, Customer.id)
+                                   .where(Customer.customer_no.in_(list(wanted)))).all())
+        links: dict[int, set[int]] = {}
+        for cid, iid in session.execute(
+                select(customer_intention_link.c.customer_id, customer_intention_link.c.intention_id)
+                .where(customer_intention_link.c.customer_id.in_(list(ids.values())))):
+            links.setdefault(cid, set()).add(iid)
+        relink: dict[int, frozenset[int]] = {}
+        for number, existing_id, differs in classified:
+            cid = ids[number]
+            relinked = links.get(cid, set()) != set(wanted[number])
+            if relinked:
+                relink[cid] = wanted[number]
+            if existing_id is None:
+                result.inserted += 1
+            elif differs or relinked:
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        if relink:
+            session.execute(delete(customer_intention_link)
+                            .where(customer_intention_link.c.customer_id.in_(list(relink))))
+            pairs = [{"customer_id": cid, "intention_id": iid} for cid, ids_ in relink.items() for iid in ids_]
+            if pairs:
+                session.execute(insert(customer_intention_link), pairs)
 
 
 class BillTarget:
@@ -496,7 +622,7 @@ def _check_shape(record: Record, header: list[str]) -> None:
         raise InvalidRow("unreadable row: " + record.raw[:120])
     if record.cells is not None and len(record.cells) != len(header):
         raise InvalidRow(f"wrong column count: expected {len(header)}, got {len(record.cells)}")
-    if "\ufffd" in record.raw:
+    if record.undecodable():
         raise InvalidRow("undecodable characters (neither UTF-8 nor GBK)")
 
 
@@ -568,14 +694,20 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
             now: Callable[[], dt.datetime]) -> None:
     skip_until = run.last_row
     run_id, kind, checksum, filename = run.id, run.kind, run.checksum, run.filename
+    bulk = getattr(target, "bulk", False)
     good: dict[Any, tuple[Record, dict[str, Any]]] = {}
+    staged: list[tuple[int, Any, dict[str, Any], dict[str, Any]]] = []  # the bulk path's batch
     bad: list[tuple[Record, dict[str, Any], str]] = []
     count, last_number, superseded = 0, 0, 0
 
     def flush() -> None:
-        nonlocal good, bad, count, superseded
+        nonlocal good, staged, bad, count, superseded
         moment_now = now()
-        result = target.apply(good, moment_now) if good else BatchResult()
+        if staged:
+            result = target.apply_staged(run_id, staged, moment_now)
+        else:
+            result = target.apply(good, moment_now) if good else BatchResult()
+        superseded += result.superseded
         rejected = bad + result.rejected
         if rejected:
             numbers = [r.number for r, _, _ in rejected]
@@ -607,7 +739,7 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
         summary.updated += result.updated + superseded
         summary.unchanged += result.unchanged
         summary.quarantined += len(rejected)
-        good, bad, count, superseded = {}, [], 0, 0
+        good, staged, bad, count, superseded = {}, [], [], 0, 0
         if progress:
             progress(reader.progress(), summary)
 
@@ -620,13 +752,18 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
         try:
             _check_shape(record, reader.header)
             values = _row_values(record, reader.header, positions)
-            row = target.validate(values)
+            row = target.validate(values, staged=True) if bulk else target.validate(values)
         except InvalidRow as error:
             if not values and record.cells is not None:
                 # A short or long row: keep what lines up, so the correction form is prefilled.
                 values = {n: record.cells[i] for n, i in positions.items() if i < len(record.cells)}
             bad.append((record, values, str(error)))
         else:
+            if bulk:
+                staged.append((record.number, record.kept(), values, row))
+                if count >= batch_size:
+                    flush()
+                continue
             key = target.key(row)
             if key in good:
                 superseded += 1  # the same key twice in one batch: the later row wins

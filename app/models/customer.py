@@ -29,7 +29,8 @@ def phone_keys(phone: str | None) -> dict[str, str | None]:
     The registration desk finds a customer by the full number or its last eight digits even
     where the role sees the number masked.  Matching on digests means the search is equality
     only: no prefix, no LIKE, nothing that reveals a digit the caller did not type in full."""
-    digits = re.sub(r"\D", "", phone or "")
+    phone = phone or ""
+    digits = phone if phone.isdecimal() else re.sub(r"\D", "", phone)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if len(digits) < PHONE_TAIL_DIGITS:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Column, Float, ForeignKey, Index, Integer, Numeric, PrimaryKeyConstraint, String,
+                        Table, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import LabeledEnum, Model, UTCDateTime, utcnow
@@ -91,3 +92,32 @@ class QuarantinedRow(Model):
 
     def __repr__(self) -> str:
         return f"{self.filename}:{self.row_number}"
+
+
+# The customer rows of one batch of one run, loaded with the driver's bulk path (COPY on
+# PostgreSQL, executemany elsewhere) so that references, duplicates and changes are checked and
+# the archive upserted by a few set-based statements.  Rows live here only inside the batch's
+# transaction (loaded, used and deleted before it commits), keyed by the run so that two runs
+# never see each other's rows; on PostgreSQL the table is UNLOGGED (nothing in it outlives a
+# transaction, so nothing in it needs the write-ahead log).
+customer_staging = Table(
+    "sync_staging_customer",
+    Model.metadata,
+    Column("run_id", Integer, nullable=False),
+    Column("row_number", Integer, nullable=False),
+    Column("customer_no", String(16), nullable=False),
+    Column("name", String(128)),
+    Column("customer_type", String(32)),
+    Column("phone", String(32)),
+    Column("phone_key", String(64)),
+    Column("phone_tail_key", String(64)),
+    Column("id_number", String(32)),
+    Column("address", String(255)),
+    Column("grid_code", String(32)),
+    Column("transformer_code", String(32)),
+    Column("meter_no", String(32)),
+    Column("contract_capacity_kva", Numeric(10, 1)),
+    Column("tariff", String(64)),
+    Column("source_updated_at", UTCDateTime()),
+    PrimaryKeyConstraint("run_id", "row_number", name="pk_sync_staging_customer"),
+)

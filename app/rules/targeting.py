@@ -270,7 +270,9 @@ def select_customers(session: Session, rule_set: RuleSet | LoadedRuleSet | str, 
         query = compiled.query
         if grid_ids is not None:
             query = query.where(Customer.grid_id.in_(list(grid_ids)))
-        ids = list(session.scalars(query.order_by(Customer.id)))
+        # Through the connection: a list of ids needs no ORM result handling, which at a
+        # million customers cost a third again over the same query written by hand.
+        ids = session.connection().execute(query.order_by(Customer.id)).scalars().all()
         if compiled.residual is not None and ids:
             residual_rule = {"conditions": compiled.residual}
             ids = [f.id for f in load_facts(session, period, ids=ids) if matches(residual_rule, f)]
