@@ -88,6 +88,12 @@ class EnergyIntention(Model):
 
 class Customer(Model):
     __tablename__ = "customer"
+    # "Customer number starts with" (an ILIKE prefix; the numbers start with digits, which have
+    # no case) from an index on PostgreSQL; MariaDB's unique index serves LIKE prefixes itself.
+    __table_args__ = (
+        Index("ix_customer_no_pattern", "customer_no",
+              postgresql_ops={"customer_no": "varchar_pattern_ops"}).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_no: Mapped[str] = mapped_column(String(16), unique=True)
@@ -134,7 +140,8 @@ class Bill(Model):
     __tablename__ = "customer_bill"
     __table_args__ = (
         UniqueConstraint("customer_id", "period", name="uq_bill_customer_period"),
-        Index("ix_bill_period", "period"),
+        # Newest period first, ties by id: the bills list's order, read straight from the index.
+        Index("ix_bill_period_id", "period", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.models.customer import Bill, Customer, CustomerTag, CustomerType, EnergyIntention
 from app.views.common import (
@@ -34,6 +34,10 @@ _LABELS = {
 class BillScopeFilter(ScopeFilter):
     @staticmethod
     def scope_of(actor: Any, model: Any) -> Any:  # type: ignore[override]
+        # The province sees every bill: no semi-join with the whole customer table (which
+        # PostgreSQL hashed, 12,000,000 bills against 1,000,000 customers, ~1 s a page).
+        if actor.scope_level() == "all":
+            return true()
         return model.customer_id.in_(select(Customer.id).where(actor.grid_clause(Customer.grid_id)))
 
 

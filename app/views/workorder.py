@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError, validate_csrf
 from limits import parse as parse_limit
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.exc import StatementError
 from wtforms import ValidationError
 
@@ -42,7 +43,7 @@ from app.models.workorder import (
 )
 from app.security.manager import per_user
 from app.security.masking import masked
-from app.views import order_list
+from app.views import order_list, order_timeline
 from app.views.clocks import describe_left
 from app.views.datamodel import EstimatedCount
 from app.views.common import (
@@ -57,7 +58,7 @@ from app.views.common import (
 )
 from app.workflow import clocks, service
 from app.workflow.calendar import LOCAL_TZ
-from app.workflow.errors import DomainError
+from app.workflow.errors import MAX_ID, DomainError
 
 _FORM_FIELDS = {
     "dispatch": ("assignee", "note", "confirm_leave"),
@@ -100,6 +101,11 @@ FACT_COLUMNS = (
 )
 # Evaluation presets: each sets the three scales at once.
 EVALUATION_PRESETS = (("Satisfied", 100), ("Fairly satisfied", 80), ("Unsatisfied", 50))
+
+
+def _order_id(pk: str) -> int | None:
+    """An order's id from the URL, or None for anything that cannot be one (a 404)."""
+    return int(pk) if pk.isascii() and pk.isdigit() and 0 < int(pk) <= MAX_ID else None
 
 
 def local_time(value: Any) -> str:
@@ -343,10 +349,19 @@ class WorkOrderView(WithoutDeleteOrEdit, GridCareModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk: Any) -> Any:
-        self._show(pk)  # 404 when the order is outside the viewer's scope
-        order = db.session.get(WorkOrder, int(pk))
         actor = current_actor()
-        assert actor is not None and order is not None
+        if actor is None:
+            abort(403)
+        # The order with the names its header shows, in one statement; 404 when it is outside
+        # the viewer's scope.  (Flask-AppBuilder's show widget, which this page does not draw,
+        # read every show column's relation one by one.)
+        order = db.session.scalar(
+            select(WorkOrder).where(WorkOrder.id == _order_id(pk), actor.order_clause(WorkOrder))
+            .options(*(joinedload(getattr(WorkOrder, name))
+                       for name in ("customer", "station", "team", "grid", "assignee")))) if _order_id(pk) else None
+        if order is None:
+            abort(404)
+        self.update_redirect()
         actions = service.available_actions(db.session, actor, order)
         assignees = (service.candidates_for(db.session, actor, order)
                      if {"dispatch", "transfer"} & set(actions) else [])
@@ -366,9 +381,11 @@ class WorkOrderView(WithoutDeleteOrEdit, GridCareModelView):
         sm = self.appbuilder.sm
         visits = db.session.scalars(select(ReturnVisit).where(ReturnVisit.order_id == order.id)
                                     .order_by(ReturnVisit.id)).all()
+        timeline = order_timeline.read(db.session, order.id, whole=request.args.get("timeline") == "all")
         return self.render_template(
             self.show_template, pk=pk, title=f"{gettext('Work order')} {order.number}",
-            order=order, events=[(e, event_detail(e)) for e in order.events],
+            order=order, timeline=timeline,
+            steps=[(step, event, event_detail(event)) for step, event in timeline.steps],
             actions=actions, form_fields=_FORM_FIELDS, assignees=assignees,
             questions=questions, extensions=extensions, local_time=local_time,
             action_labels=service.ACTION_LABELS, OrderState=OrderState,
