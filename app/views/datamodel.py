@@ -43,16 +43,18 @@ class EstimatedCount(int):
 
 
 class _ConvertedOnce(Filters):
-    """FAB converts every column of the model into filter objects each time it builds the
-    inner query of a list (twice per page: count and rows) — ~15 ms on a wide table. The
-    conversion depends on the model only, so it is done once per interface."""
+    """FAB converts every column of the model into filter objects each time it builds a list's
+    filters (the request's, the row scope's, the inner query's: ~8 ms a page on the work
+    order's columns). The conversion depends on the model only, so it is done once per
+    interface; each Filters gets its own lists (FAB extends them in place with a view's
+    ``search_filters``). The filter objects themselves hold no state."""
 
     def _get_filters(self, cols: list[str]) -> dict:
         cache = self.datamodel._converted_filters
         key = tuple(cols)
         if key not in cache:
             cache[key] = super()._get_filters(cols)
-        return cache[key]
+        return {column: list(filters) for column, filters in cache[key].items()}
 
 
 class EagerInterface(SQLAInterface):
@@ -67,6 +69,11 @@ class EagerInterface(SQLAInterface):
         if col_name not in self._related:
             self._related[col_name] = EagerInterface(self.get_related_model(col_name))
         return self._related[col_name]
+
+    def get_filters(self, search_columns: Optional[list[str]] = None,
+                    search_filters: Optional[dict] = None) -> Filters:
+        return _ConvertedOnce(self.filter_converter_class, self, search_columns=search_columns or [],
+                              search_filters=search_filters)
 
     def get_inner_filters(self, filters: Optional[Filters]) -> Filters:
         """FAB's, on filters converted once (the inner filters are never extended in place)."""
