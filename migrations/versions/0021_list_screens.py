@@ -9,13 +9,13 @@ prefix search served by indexes
   varchar_pattern_ops serves it on PostgreSQL (customer numbers start with digits, which
   have no case); MariaDB's unique index already serves LIKE prefixes, SQLite scans.
 
-Revision ID: 0024_list_screens
+Revision ID: 0021_list_screens
 Revises: 0020_mobile
 """
 
 from alembic import op
 
-revision = "0024_list_screens"
+revision = "0021_list_screens"
 down_revision = "0020_mobile"
 branch_labels = None
 depends_on = None

@@ -1,8 +1,8 @@
 """set-based archive sync: the staging table a batch of customer rows is bulk-loaded into
 (COPY on PostgreSQL, executemany elsewhere) before one upsert per batch; keyed by the sync run
 
-Revision ID: 0025_sync_staging
-Revises: 0020_mobile
+Revision ID: 0022_sync_staging
+Revises: 0021_list_screens
 """
 
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 import app.models.base
 
-revision = "0025_sync_staging"
-down_revision = "0020_mobile"
+revision = "0022_sync_staging"
+down_revision = "0021_list_screens"
 branch_labels = None
 depends_on = None
 
