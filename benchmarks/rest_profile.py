@@ -144,12 +144,12 @@ def main() -> int:
             statements = statements_per_request(app, request)
             print(f"{name}: p50 {median(samples):.2f} ms, p95 {percentile(samples, 95):.2f} ms, "
                   f"CPU {cpu_ms:.2f} ms in Python (quietest block of 20), {statements} SQL statements")
-            profiler = Profiler(interval=0.0002)
-            profiler.start()
-            for _ in range(REPEAT):
-                request()
-            profiler.stop()
             if os.environ.get("REST_PROFILE_TREE"):
+                profiler = Profiler(interval=0.0002)
+                profiler.start()
+                for _ in range(REPEAT):
+                    request()
+                profiler.stop()
                 print(render(profiler.last_session))
     finally:
         if drop is not None:
