@@ -174,12 +174,29 @@ class GunicornServer:
         while time.time() < deadline:
             try:
                 urllib.request.urlopen(self.url + "/_bench/bare", timeout=2).read()
+                self._wait_for_every_worker(deadline)
                 return self
             except OSError:
                 if self.process.poll() is not None:
                     raise RuntimeError("gunicorn exited while starting")
                 time.sleep(0.5)
         raise RuntimeError("gunicorn did not answer within 120 s")
+
+    def _wait_for_every_worker(self, deadline: float) -> None:
+        """Until every worker has answered once: a worker still loading the application
+        would spend the first seconds of a measurement on its own start."""
+        import json
+        import urllib.request
+        from concurrent.futures import ThreadPoolExecutor
+
+        def worker_of(_: int) -> int:
+            return json.loads(urllib.request.urlopen(self.url + "/_bench/bare", timeout=10).read())["worker"]
+
+        seen: set[int] = set()
+        with ThreadPoolExecutor(self.workers * 2) as pool:
+            while len(seen) < self.workers and time.time() < deadline:
+                seen.update(pool.map(worker_of, range(self.workers * 4)))
+                time.sleep(0.2)
 
     def __exit__(self, *exc: Any) -> None:
         if self.process is not None:

@@ -2,6 +2,8 @@
 Flask endpoint, ``/_bench/bare``, answered by the same workers without touching the database —
 the ceiling of any endpoint on that server."""
 
+import os
+
 from flask import jsonify, request
 
 from wsgi import app
@@ -10,7 +12,7 @@ from wsgi import app
 @app.route("/_bench/bare", methods=["GET", "POST"])
 def bare():  # type: ignore[no-untyped-def]
     request.get_data()
-    return jsonify(id=1, state="registered")
+    return jsonify(id=1, state="registered", worker=os.getpid())
 
 
 from app.extensions import csrf  # noqa: E402

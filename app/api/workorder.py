@@ -3,58 +3,45 @@ its timeline, and every lifecycle action, all through the workflow service."""
 
 from __future__ import annotations
 
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, Iterable
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from app.api.common import api_actor, iso, json_body, safe
 from app.api.idempotency import idempotent
 from app.api.schemas import workorder as schemas
 from app.arguments import int_arg
 from app.extensions import db
-from app.models.workorder import Channel, OrderState, WorkOrder
+from app.models.clocks import WorkOrderClock
+from app.models.org import Grid, StaffProfile
+from app.models.workorder import Channel, OrderState, WorkOrder, WorkOrderEvent
 from app.security.masking import masked, refuse_personal_filters
 from app.workflow import service
 from app.workflow.actor import Actor
 from app.workflow.errors import Forbidden, InvalidInput
 
 MAX_LIMIT = 200
+# A schema keeps nothing between dumps, while a new instance builds its nested schemas anew
+# on its first dump: one instance each, made once.
+PAGE_SCHEMA = schemas.WorkOrderPageSchema()
+RESULT_SCHEMA = schemas.WorkOrderResultSchema()
 
 
 def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": order.id,
-        "number": order.number,
-        "channel": order.channel,
-        "demand_type": order.demand_type,
-        "state": order.state,
-        "priority": order.priority,
-        "contact_name": order.contact_name,
-        "phone": masked("phone", order.phone, actor.sees_personal_data),
-        "address": order.address,
-        "customer_no": order.customer_no,
-        "grid": order.grid.code if order.grid else None,
-        "assignee": order.assignee.name if order.assignee else None,
-        "deadline": iso(order.deadline),
-        "deadline_provisional": bool(order.deadline_provisional),
-        "source_deadline": iso(order.source_deadline),
-        "suspended": order.suspended,
-        "supervision_level": order.supervision_level,
-        "redo_count": order.redo_count,
-        "urge_count": order.urge_count,
-        "timely": order.timely,
-        "clocks": [
-            {"kind": c.kind, "deadline": iso(c.deadline), "met_at": iso(c.met_at), "timely": c.timely}
-            for c in sorted(order.clocks, key=lambda c: (c.deadline is None, c.deadline or order.registered_at))
-        ],
-        "registered_at": iso(order.registered_at),
-        "updated_at": iso(order.updated_at),
-        "version": order.version,
-    }
-    if detail:
+    return order_fields(order, order.grid.code if order.grid else None,
+                        order.assignee.name if order.assignee else None, order.clocks, actor,
+                        events=order.events if detail else None)
+
+
+def order_fields(order: Any, grid: str | None, assignee: str | None, clocks: Iterable[Any], actor: Actor,
+                 events: Iterable[Any] | None = None) -> dict[str, Any]:
+    """An order as a list shows it; in detail (with ``events``, its timeline) as the detail
+    read does, with the actions open to the caller."""
+    body = order_summary(order, grid, assignee, clocks, actor)
+    if events is not None:
         body.update(
             content=order.content,
             resolution=order.resolution,
@@ -73,15 +60,106 @@ def order_json(order: WorkOrder, actor: Actor, detail: bool = False) -> dict[str
                     "action": e.action, "from": e.from_state, "to": e.to_state,
                     "actor": e.actor_name, "at": iso(e.created_at), "note": e.note,
                 }
-                for e in order.events
+                for e in events
             ],
         )
     return body
 
 
+def order_summary(order: Any, grid: str | None, assignee: str | None, clocks: Iterable[Any],
+                  actor: Actor) -> dict[str, Any]:
+    """An order as a list shows it, from anything with its columns as attributes: the
+    order itself or a row of ``SUMMARY_COLUMNS``."""
+    return {
+        "id": order.id,
+        "number": order.number,
+        "channel": order.channel,
+        "demand_type": order.demand_type,
+        "state": order.state,
+        "priority": order.priority,
+        "contact_name": order.contact_name,
+        "phone": masked("phone", order.phone, actor.sees_personal_data),
+        "address": order.address,
+        "customer_no": order.customer_no,
+        "grid": grid,
+        "assignee": assignee,
+        "deadline": iso(order.deadline),
+        "deadline_provisional": bool(order.deadline_provisional),
+        "source_deadline": iso(order.source_deadline),
+        "suspended": order.suspended,
+        "supervision_level": order.supervision_level,
+        "redo_count": order.redo_count,
+        "urge_count": order.urge_count,
+        "timely": order.timely,
+        "clocks": [
+            {"kind": c.kind, "deadline": iso(c.deadline), "met_at": iso(c.met_at), "timely": c.timely}
+            for c in sorted(clocks, key=lambda c: (c.deadline is None, c.deadline or order.registered_at))
+        ],
+        "registered_at": iso(order.registered_at),
+        "updated_at": iso(order.updated_at),
+        "version": order.version,
+    }
+
+
+# What a list page reads: the columns it shows, the grid's code and the assignee's name
+# (joined), never whole orders.
+SUMMARY_COLUMNS = (
+    WorkOrder.id, WorkOrder.number, WorkOrder.channel, WorkOrder.demand_type, WorkOrder.state,
+    WorkOrder.priority, WorkOrder.contact_name, WorkOrder.phone, WorkOrder.address, WorkOrder.customer_no,
+    WorkOrder.deadline, WorkOrder.deadline_provisional, WorkOrder.source_deadline, WorkOrder.suspended,
+    WorkOrder.supervision_level, WorkOrder.redo_count, WorkOrder.urge_count, WorkOrder.timely,
+    WorkOrder.registered_at, WorkOrder.updated_at, WorkOrder.version,
+    Grid.code.label("grid_code"), StaffProfile.name.label("assignee_name"),
+)
+CLOCK_COLUMNS = (WorkOrderClock.order_id, WorkOrderClock.kind, WorkOrderClock.deadline, WorkOrderClock.met_at,
+                 WorkOrderClock.timely)
+# What the detail read adds to a list's columns: what it shows, and what the caller's scope
+# and the actions open to them are decided on (``Actor.can_see_order``,
+# ``service.available_actions``: the state, suspension, supervision, demand type and times).
+DETAIL_COLUMNS = (
+    *SUMMARY_COLUMNS, WorkOrder.content, WorkOrder.resolution, WorkOrder.score, WorkOrder.evaluation_comment,
+    WorkOrder.dispatched_at, WorkOrder.accepted_at, WorkOrder.resolved_at, WorkOrder.verified_at,
+    WorkOrder.evaluated_at, WorkOrder.arrival_latitude, WorkOrder.arrival_longitude,
+    WorkOrder.station_id, WorkOrder.team_id, WorkOrder.grid_id, WorkOrder.assignee_id,
+)
+EVENT_COLUMNS = (WorkOrderEvent.action, WorkOrderEvent.from_state, WorkOrderEvent.to_state,
+                 WorkOrderEvent.actor_name, WorkOrderEvent.created_at, WorkOrderEvent.note)
+
+
+class OrderRead(SimpleNamespace):
+    """One order read for its answer: ``DETAIL_COLUMNS`` as attributes, its ``clocks`` and
+    its ``events`` (the timeline) as rows — not an ORM object, nothing loaded behind it."""
+
+
+def read_order(actor: Actor, pk: int) -> OrderRead:
+    """The order ``pk`` for the detail answer, if the actor's scope holds it, in three
+    statements (the order with its grid and assignee, its clocks, its timeline)."""
+    row = db.session.execute(select(*DETAIL_COLUMNS).outerjoin(Grid, Grid.id == WorkOrder.grid_id)
+                             .outerjoin(StaffProfile, StaffProfile.id == WorkOrder.assignee_id)
+                             .where(WorkOrder.id == pk)).first()
+    order = service.check_visible(actor, OrderRead(**row._mapping) if row else None, pk)
+    order.clocks = db.session.execute(select(*CLOCK_COLUMNS).where(WorkOrderClock.order_id == pk)
+                                      .order_by(WorkOrderClock.id)).all()
+    order.events = db.session.execute(select(*EVENT_COLUMNS).where(WorkOrderEvent.order_id == pk)
+                                      .order_by(WorkOrderEvent.id)).all()
+    return order
+
+
+def summaries(query: Any, actor: Actor) -> list[dict[str, Any]]:
+    """The orders of ``query`` (a select of ``SUMMARY_COLUMNS``) as a list shows them: two
+    statements, the rows and their clocks."""
+    rows = db.session.execute(query).all()
+    clocks: dict[int, list[Any]] = {row.id: [] for row in rows}
+    if rows:
+        for clock in db.session.execute(select(*CLOCK_COLUMNS).where(WorkOrderClock.order_id.in_(list(clocks)))
+                                        .order_by(WorkOrderClock.id)):
+            clocks[clock.order_id].append(clock)
+    return [order_summary(row, row.grid_code, row.assignee_name, clocks[row.id], actor) for row in rows]
+
+
 def order_body(order: WorkOrder, actor: Actor) -> dict[str, Any]:
     """The answer about one order: ``{"result": <the order in detail>}``."""
-    return schemas.WorkOrderResultSchema().dump({"result": order_json(order, actor, detail=True)})
+    return RESULT_SCHEMA.dump({"result": order_json(order, actor, detail=True)})
 
 
 class WorkOrderApi(BaseApi):
@@ -121,7 +199,9 @@ class WorkOrderApi(BaseApi):
         refuse_personal_filters(actor, args)
         limit = int_arg("limit", 50, low=1, high=MAX_LIMIT)
         after_id = int_arg("after_id")  # an id column: beyond it PostgreSQL overflows
-        query = select(WorkOrder).where(actor.order_clause(WorkOrder))
+        query = (select(*SUMMARY_COLUMNS).outerjoin(Grid, Grid.id == WorkOrder.grid_id)
+                 .outerjoin(StaffProfile, StaffProfile.id == WorkOrder.assignee_id)
+                 .where(actor.order_clause(WorkOrder)))
         if args.get("state"):
             try:
                 OrderState(args["state"])
@@ -136,15 +216,12 @@ class WorkOrderApi(BaseApi):
             query = query.where(WorkOrder.channel == args["channel"])
         if after_id is not None:
             query = query.where(WorkOrder.id < after_id)
-        query = query.order_by(WorkOrder.id.desc()).limit(limit + 1).options(
-            selectinload(WorkOrder.grid), selectinload(WorkOrder.assignee), selectinload(WorkOrder.clocks)
-        )
-        orders = list(db.session.scalars(query))
+        orders = summaries(query.order_by(WorkOrder.id.desc()).limit(limit + 1), actor)
         more = len(orders) > limit
         orders = orders[:limit]
-        return self.response(200, **schemas.WorkOrderPageSchema().dump({
-            "result": [order_json(o, actor) for o in orders],
-            "next_after_id": orders[-1].id if more and orders else None,
+        return self.response(200, **PAGE_SCHEMA.dump({
+            "result": orders,
+            "next_after_id": orders[-1]["id"] if more and orders else None,
         }))
 
     @expose("/<int:pk>", methods=["GET"])
@@ -168,8 +245,9 @@ class WorkOrderApi(BaseApi):
             404: {$ref: '#/components/responses/404'}
         """
         actor = api_actor()
-        order = service.load_order(db.session, actor, pk)
-        return self.response(200, **order_body(order, actor))
+        order = read_order(actor, pk)
+        return self.response(200, **RESULT_SCHEMA.dump({"result": order_fields(
+            order, order.grid_code, order.assignee_name, order.clocks, actor, events=order.events)}))
 
     @expose("/<int:pk>/candidates", methods=["GET"])
     @protect()

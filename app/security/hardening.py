@@ -106,17 +106,28 @@ def init_security(app: Flask, appbuilder: Any) -> None:
     @sm.jwt_manager.token_in_blocklist_loader
     def _revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
         from flask_appbuilder.security.sqla.models import User
+        from sqlalchemy import exists, select
 
         from app.extensions import db
         from app.models.security import RevokedToken
 
-        # The token itself, or the whole sign-in session it belongs to (logout), is revoked.
-        names = [name for name in (payload.get("jti"), payload.get(SESSION_CLAIM)) if name]
-        if db.session.query(RevokedToken.id).filter(RevokedToken.jti.in_(names)).first():
+        if not str(payload.get("sub", "")).isdigit():
             return True
-        user = db.session.get(User, int(payload["sub"])) if str(payload.get("sub", "")).isdigit() else None
+        # The token itself, or the whole sign-in session it belongs to (logout), is revoked;
+        # asked in the same statement that loads the user (one round trip, every request).
+        names = [name for name in (payload.get("jti"), payload.get(SESSION_CLAIM)) if name]
+        row = db.session.execute(
+            select(User, exists().where(RevokedToken.jti.in_(names)))
+            .where(User.id == int(payload["sub"]))).first()
+        if row is None:
+            return True
+        user, revoked = row
+        # Held for the rest of the request: the session's identity map keeps only weak
+        # references, and the user lookup that follows (``load_user``) finds it there
+        # instead of loading it again.
+        g.jwt_user = user
         # A deactivated user's tokens stop working at once.
-        return user is None or not user.active
+        return bool(revoked) or not user.active
 
     @sm.jwt_manager.revoked_token_loader
     def _revoked_answer(_header: dict[str, Any], _payload: dict[str, Any]) -> Any:

@@ -132,7 +132,7 @@ def per_user(key: tuple, compute: Any) -> Any:
     administrator edits roles or the organisation — permissions, row scope, the menu, the
     filter drop-downs — kept in the process for PERMISSION_CACHE_SECONDS (production: such a
     change takes effect within that time on every server); 0 = computed at every request.
-    ``key`` starts with what is cached and the user id."""
+    ``key`` starts with what is cached and whose it is (the user id, or a role's name)."""
     ttl = float(current_app.config.get("PERMISSION_CACHE_SECONDS", 0) or 0)
     if ttl <= 0 or key[1] is None:
         return compute()
@@ -287,6 +287,13 @@ class GridCareSecurityManager(SecurityManager):
             cached = (getattr(user, "id", None), self._permission_pairs(user))
             g._gridcare_permissions = cached
         return (permission_name, view_name) in cached[1]
+
+    def is_item_public(self, permission_name: str, view_name: str) -> bool:
+        """Flask-AppBuilder asks this first on every protected call (two queries: the Public
+        role, then its permissions); the Public role's pairs are kept like a user's
+        (``per_user``, keyed by the role's name)."""
+        return (permission_name, view_name) in per_user(("public permissions", self.auth_role_public), lambda: {
+            (pv.permission.name, pv.view_menu.name) for pv in self.get_public_permissions() or ()})
 
     def _permission_pairs(self, user: Any) -> set:
         """The user's (permission, view) pairs (see ``per_user``)."""
