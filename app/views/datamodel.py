@@ -27,6 +27,8 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import RelationshipProperty, selectinload
 
+from app.views.filters import GridCareFilterConverter
+
 
 class EstimatedCount(int):
     """A row count that is the planner's estimate: arithmetic as an int (pagination works as
@@ -58,6 +60,8 @@ class _ConvertedOnce(Filters):
 
 
 class EagerInterface(SQLAInterface):
+    filter_converter_class = GridCareFilterConverter
+
     def __init__(self, obj: Any, eager: Sequence[str] = (), session: Any = None) -> None:
         super().__init__(obj, session=session)
         self.eager = tuple(eager)
