@@ -18,7 +18,7 @@ import time
 import traceback
 from pathlib import Path
 
-from benchmarks.common import FULL, Context, create_pg_database, machine
+from benchmarks.common import FULL, Context, baseline, create_pg_database, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = ["benchmarks.list_pages"]
@@ -39,23 +39,16 @@ def main() -> int:
     started = time.perf_counter()
     failures: list[str] = []
     try:
-        from flask_migrate import upgrade
 
         from app import create_app
-        from app.extensions import appbuilder, db
+        from app.extensions import db
         from app.ops.scale import seed_scale
-        from app.security.access import sync_roles
-        from app.seed import seed_organisation, seed_staff
 
         app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False,
                          LOGIN_RATE_LIMITED=False, PERMISSION_CACHE_SECONDS=30)
         ctx.app = app
         with app.app_context():
-            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
-            sync_roles(appbuilder)
-            seed_organisation(db.session)
-            seed_staff(appbuilder, db.session, "GridCare#2026")
-            db.session.commit()
+            baseline(app)
             if seeded is None:
                 print(f"seeding {sizes['customers']:,} customers and {sizes['orders']:,} orders …")
                 with db.engine.connect() as conn:

@@ -108,6 +108,22 @@ def create_pg_database(template: str | None = None, name: str | None = None) -> 
     return f"{base}/{name}", drop
 
 
+def baseline(app: Any) -> None:
+    """The schema at the migrations' head, the roles of the access matrix, the demo
+    organisation and staff: what every benchmark database starts from (inside an app context)."""
+    from flask_migrate import upgrade
+
+    from app.extensions import appbuilder, db
+    from app.security.access import sync_roles
+    from app.seed import seed_organisation, seed_staff
+
+    upgrade(directory=app.extensions["migrate"].directory, revision="heads")
+    sync_roles(appbuilder)
+    seed_organisation(db.session)
+    seed_staff(appbuilder, db.session, "GridCare#2026")
+    db.session.commit()
+
+
 def machine() -> dict[str, str]:
     cpu = platform.processor() or ""
     try:

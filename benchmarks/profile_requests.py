@@ -24,7 +24,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from benchmarks.common import create_pg_database, demand, prepare_intake
+from benchmarks.common import baseline, create_pg_database, demand, prepare_intake
 
 RequestKind = Callable[[Any], Callable[[], Any]]
 KINDS: dict[str, tuple[RequestKind, str]] = {}
@@ -67,13 +67,10 @@ def bare(app: Any) -> Callable[[], Any]:
 
 def build_app(database_url: str) -> Any:
     """The application on a fresh benchmark database, migrated and seeded like ``make bench``."""
-    from flask_migrate import upgrade
 
     from app import create_app
-    from app.extensions import appbuilder, db
+    from app.extensions import db
     from app.ops.scale import seed_scale
-    from app.security.access import sync_roles
-    from app.seed import seed_organisation, seed_staff
 
     app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False,
                      LOGIN_RATE_LIMITED=False, PERMISSION_CACHE_SECONDS=30,
@@ -81,11 +78,7 @@ def build_app(database_url: str) -> Any:
     customers = int(os.environ.get("BENCH_CUSTOMERS", "2000"))
     orders = int(os.environ.get("BENCH_ORDERS", "2000"))
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
-        sync_roles(appbuilder)
-        seed_organisation(db.session)
-        seed_staff(appbuilder, db.session, "GridCare#2026")
-        db.session.commit()
+        baseline(app)
         with db.engine.connect() as conn:
             seed_scale(conn, customers, orders, stations=50, progress=lambda _line: None)
             conn.commit()

@@ -17,6 +17,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
+from benchmarks.common import baseline
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "BENCH_DATA" / "rules"
 DATA.mkdir(parents=True, exist_ok=True)
@@ -113,26 +115,19 @@ def _routing_rules() -> list[dict]:
 
 def main() -> dict[str, float]:
     """Run the benchmark, print it, and return its figures (for a harness to collect)."""
-    from flask_migrate import upgrade
     from sqlalchemy import text
 
     from app import create_app
-    from app.extensions import appbuilder, db
+    from app.extensions import db
     from app.rules import store
     from app.rules.engine import LoadedRuleSet
     from app.rules.targeting import select_customers, select_per_row
-    from app.security.access import sync_roles
-    from app.seed import seed_organisation, seed_staff
     from app.workflow import service
     from app.workflow.actor import SYSTEM
 
     app = create_app()
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory, revision="heads")
-        sync_roles(appbuilder)
-        seed_organisation(db.session)
-        seed_staff(appbuilder, db.session, "GridCare#2026")
-        db.session.commit()
+        baseline(app)
         print(f"database: {db.engine.url.render_as_string(hide_password=True)}")
         print(f"filling {CUSTOMERS:,} customers with two months of bills …")
         _fill(db.session, CUSTOMERS)

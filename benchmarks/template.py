@@ -16,7 +16,7 @@ import os
 import sys
 
 from benchmarks.__main__ import ROOT
-from benchmarks.common import FULL, PG_ADMIN_URL, create_pg_database
+from benchmarks.common import FULL, PG_ADMIN_URL, baseline, create_pg_database
 
 
 def main() -> int:
@@ -33,21 +33,14 @@ def main() -> int:
     database_url, drop = create_pg_database(name=template)
     os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(ROOT / "instance" / "bench"))
     try:
-        from flask_migrate import upgrade
 
         from app import create_app
-        from app.extensions import appbuilder, db
+        from app.extensions import db
         from app.ops.scale import seed_scale
-        from app.security.access import sync_roles
-        from app.seed import seed_organisation, seed_staff
 
         app = create_app(SQLALCHEMY_DATABASE_URI=database_url, SCHEDULER_ENABLED=False)
         with app.app_context():
-            upgrade(directory=app.extensions["migrate"].directory, revision="heads")
-            sync_roles(appbuilder)
-            seed_organisation(db.session)
-            seed_staff(appbuilder, db.session, "GridCare#2026")
-            db.session.commit()
+            baseline(app)
             with db.engine.connect() as conn:
                 figures = seed_scale(conn, sizes["customers"], sizes["orders"], stations=50)
                 conn.commit()
