@@ -393,12 +393,7 @@ class CustomerTarget:
                         relink[cid] = rows[number][1]["intentions"]
         if updates:
             session.execute(update(Customer), updates)
-        if relink:
-            session.execute(delete(customer_intention_link)
-                            .where(customer_intention_link.c.customer_id.in_(list(relink))))
-            pairs = [{"customer_id": cid, "intention_id": iid} for cid, ids in relink.items() for iid in ids]
-            if pairs:
-                session.execute(insert(customer_intention_link), pairs)
+        _relink_intentions(session, relink)
         return result
 
     # --- the bulk path: staging table and set-based statements (app/jobs/staging.py) ---------
@@ -489,12 +484,18 @@ class CustomerTarget:
                 result.updated += 1
             else:
                 result.unchanged += 1
-        if relink:
-            session.execute(delete(customer_intention_link)
-                            .where(customer_intention_link.c.customer_id.in_(list(relink))))
-            pairs = [{"customer_id": cid, "intention_id": iid} for cid, ids_ in relink.items() for iid in ids_]
-            if pairs:
-                session.execute(insert(customer_intention_link), pairs)
+        _relink_intentions(session, relink)
+
+
+def _relink_intentions(session: Session, relink: dict[int, list[int]]) -> None:
+    """Each customer of ``relink`` holds exactly the energy intentions given (ids)."""
+    if not relink:
+        return
+    session.execute(delete(customer_intention_link)
+                    .where(customer_intention_link.c.customer_id.in_(list(relink))))
+    pairs = [{"customer_id": cid, "intention_id": iid} for cid, ids in relink.items() for iid in ids]
+    if pairs:
+        session.execute(insert(customer_intention_link), pairs)
 
 
 class BillTarget:
