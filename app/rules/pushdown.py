@@ -197,16 +197,43 @@ def _compile(ctx: _Context, node: dict[str, Any]) -> tuple[Any | None, dict[str,
     return clause, None
 
 
+# Bill conditions and the bills they compare: a comparison on a missing bill is never true.
+_BILL_CONDITIONS = {"monthly_kwh": {"b0"}, "bill_amount": {"b0"}, "peak_share": {"b0"},
+                    "valley_share": {"b0"}, "peak_share_change": {"b0", "b1"},
+                    "valley_share_change": {"b0", "b1"}}
+
+
+def _bills_required(conditions: dict[str, Any]) -> set[str]:
+    """The bills without which no customer can match: those a pushed bill condition compares
+    at the top level of the rule (itself, or a member of its top "all").  A customer without
+    such a bill fails that condition, so an inner join selects the same customers as the outer
+    one, and lets the database start from the period's bills."""
+    top = conditions["all"] if "all" in conditions else [conditions]
+    required: set[str] = set()
+    for node in top:
+        name = node.get("name") if isinstance(node, dict) else None
+        form = SQL_FORMS.get(name or "")
+        if name in _BILL_CONDITIONS and form is not None:
+            try:
+                form(_Context(None, ""), node["operator"], node.get("value"))  # type: ignore[arg-type]
+            except (KeyError, TypeError, ValueError):
+                continue  # not pushed down: decided per row, it requires nothing here
+            required |= _BILL_CONDITIONS[name]
+    return required
+
+
 def compile_rule(session: Session, conditions: dict[str, Any], period: str) -> Compiled:
     """One query of customer ids for a rule's conditions, and what is left to check per row."""
     ctx = _Context(session, period)
     clause, residual = _compile(ctx, conditions)
     query = select(Customer.id)
+    required = _bills_required(conditions)
     if ctx.uses_b0:
-        query = query.outerjoin(ctx.b0, and_(ctx.b0.customer_id == Customer.id, ctx.b0.period == period))
+        on = and_(ctx.b0.customer_id == Customer.id, ctx.b0.period == period)
+        query = query.join(ctx.b0, on) if "b0" in required else query.outerjoin(ctx.b0, on)
     if ctx.uses_b1:
-        query = query.outerjoin(ctx.b1, and_(ctx.b1.customer_id == Customer.id,
-                                             ctx.b1.period == previous_period(period)))
+        on = and_(ctx.b1.customer_id == Customer.id, ctx.b1.period == previous_period(period))
+        query = query.join(ctx.b1, on) if "b1" in required else query.outerjoin(ctx.b1, on)
     if clause is not None:
         query = query.where(clause)
     return Compiled(query, residual, ctx.pushed, ctx.kept)
