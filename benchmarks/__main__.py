@@ -173,7 +173,28 @@ def merge_sections(existing: str, new_lines: list[str], failures: list[str]) -> 
     parts = [old_head.rstrip() + "\n\n" + note + "\n"] + body + [text for _, text in new] + closing
     if failures:
         parts.append("## Benchmarks that failed\n\n" + "\n".join(f"```\n{f}\n```" for f in failures))
-    return "\n".join(p.rstrip() + "\n" for p in parts)
+    return refresh_verdicts("\n".join(p.rstrip() + "\n" for p in parts))
+
+
+def refresh_verdicts(text: str) -> str:
+    """The head's "Goals:" lines counted again from the tables (after a partial run replaced
+    some sections, the old count would be the older run's)."""
+    judged, failed = 0, []
+    for part in text.split("\n## ")[1:]:
+        section = part.split("\n", 1)[0]
+        for line in part.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) == 6 and cells[3] and cells[3] != "goal" and not set(cells[3]) <= {"-", " "}:
+                judged += 1
+                if cells[4] == "**FAIL**":
+                    failed.append(f"- FAIL — {section} · {cells[0]}: {cells[1]} (goal {cells[3]})")
+    lines = [f"Goals: {judged - len(failed)} of {judged} met"
+             + (f"; {len(failed)} verdict(s) FAILED:" if failed else ".")] + failed
+    head, sep, rest = text.partition("\n## ")
+    kept = [line for line in head.split("\n") if not line.startswith(("Goals:", "- FAIL — "))]
+    while len(kept) > 1 and kept[-1] == "" and kept[-2] == "":
+        kept.pop()
+    return "\n".join(kept).rstrip() + "\n\n" + "\n".join(lines) + "\n" + sep + rest
 
 
 def closing_note(ctx: Context) -> list[str]:
