@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from app.indicators import optional
@@ -255,12 +255,12 @@ def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) 
         return []
     ids = [o.id for o in orders]
     due: dict[int, Any] = dict(session.execute(select(C.order_id, func.min(C.deadline)).where(
-        C.order_id.in_(ids), C.kind.in_(("contact", "arrival"))).group_by(C.order_id)).all())
+        _among(session, C.order_id, ids), C.kind.in_(("contact", "arrival"))).group_by(C.order_id)).all())
     first: dict[int, Any] = dict(session.execute(select(E.order_id, func.min(E.created_at)).where(
-        E.order_id.in_(ids), E.action.in_(RESPONSE_ACTIONS)).group_by(E.order_id)).all())
+        _among(session, E.order_id, ids), E.action.in_(RESPONSE_ACTIONS)).group_by(E.order_id)).all())
     visits: dict[int, list[bool]] = {}
     for order_id, satisfied in session.execute(select(ReturnVisit.order_id, ReturnVisit.satisfied).where(
-            ReturnVisit.order_id.in_(ids))):
+            _among(session, ReturnVisit.order_id, ids))):
         visits.setdefault(order_id, []).append(bool(satisfied))
     done = {"resolved", "verified", "evaluated"}
     table: dict[str, dict[str, int]] = {}
@@ -281,6 +281,17 @@ def hotline_rates(session: Session, actor: Actor, scope: Scope, period: Period) 
              "satisfaction_rate": _ratio(row["satisfied"], row["return_visits"])}
             for code, row in sorted(table.items(), key=lambda kv: channels.index(kv[0])
                                     if kv[0] in channels else 99)]
+
+
+def _among(session: Session, column: Any, ids: list[int]) -> Any:
+    """``column IN ids``; on PostgreSQL as one array parameter (``= ANY(%s)``).  A big station's
+    month is thousands of ids: as that many bound parameters, psycopg's client-side conversion
+    cost more than the statements (0.3 s a dashboard).  Still a list of the station's orders,
+    not a subquery of them, so the planner probes the order_id indexes instead of hashing every
+    event of every station."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
