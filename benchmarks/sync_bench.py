@@ -30,6 +30,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test")
@@ -40,6 +41,17 @@ TYPES = ["居民", "居民", "非居民", "农业", "大工业"]
 HEADER = ["户号", "户名", "用电类别", "联系电话", "证件号码", "用电地址", "台区编号", "变压器编号",
           "电表资产号", "合同容量", "电价类别", "更新时间"]
 
+
+def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
+    """The rows in lists of ``size`` (the last one shorter), as the driver's bulk path takes them."""
+    batch: list[tuple] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 def write_export(path: Path, rows: int) -> None:
     with path.open("w", encoding="gbk", newline="") as handle:
@@ -160,15 +172,8 @@ def measure_driver(url: str, path: Path) -> dict:
         import sqlite3
 
         conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        batch: list = []
         sql = f"INSERT INTO customer ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        for row in rows():
-            batch.append(row)
-            if len(batch) == 10_000:
-                conn.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
+        for batch in _batches(rows(), 10_000):
             conn.executemany(sql, batch)
             count += len(batch)
         conn.commit()
@@ -180,16 +185,9 @@ def measure_driver(url: str, path: Path) -> dict:
         conn = pymysql.connect(host=MYSQL_HOST, port=MYSQL_PORT, user="root", password="", database=database,
                                charset="utf8mb4")
         sql = f"INSERT INTO customer ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
-        batch = []
         with conn.cursor() as cursor:
-            for row in rows():
-                batch.append(row)
-                if len(batch) == 10_000:
-                    cursor.executemany(sql, batch)  # pymysql sends multi-row INSERTs
-                    count += len(batch)
-                    batch = []
-            if batch:
-                cursor.executemany(sql, batch)
+            for batch in _batches(rows(), 10_000):
+                cursor.executemany(sql, batch)  # pymysql sends multi-row INSERTs
                 count += len(batch)
         conn.commit()
         conn.close()
