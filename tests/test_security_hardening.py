@@ -217,7 +217,7 @@ def test_production_hashes_passwords_with_argon2id_and_sqlite_waits_for_the_disk
         "        sync = conn.exec_driver_sql('PRAGMA synchronous').scalar()\n"
         "    print(json.dumps({'hash': method, 'synchronous': sync}))\n")
     env = {k: v for k, v in os.environ.items()
-           if k not in ("SQLITE_SYNCHRONOUS", "FAB_PASSWORD_HASH_METHOD", "DATABASE_URL")}
+           if k not in ("SQLITE_SYNCHRONOUS", "PASSWORD_HASH_METHOD", "DATABASE_URL")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}", GRIDCARE_INSTANCE_DIR=str(tmp_path),
                SCHEDULER_ENABLED="0", SECRET_KEY="production-like-secret-for-this-test")
     result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,

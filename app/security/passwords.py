@@ -5,7 +5,7 @@ Flask-AppBuilder hashes with werkzeug's scrypt (N = 2^15, r = 8, p = 1), which c
 Argon2id, OWASP's first choice, at its minimum (19 MiB, 2 passes, 1 lane) costs about 26 ms:
 a station's morning sign-ins no longer queue behind each other.
 
-- ``FAB_PASSWORD_HASH_METHOD`` chooses: ``argon2id`` (the default) or any werkzeug method
+- ``FAB_PASSWORD_HASH_METHOD`` (environment: ``PASSWORD_HASH_METHOD``) chooses: ``argon2id`` (the default) or any werkzeug method
   (``scrypt``, ``pbkdf2:sha256:600000``; the test suite uses a cheap pbkdf2).
 - Hashes already stored in another method still verify; the account is re-hashed with the
   configured method at its next successful sign-in (``needs_rehash``).
