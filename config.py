@@ -245,6 +245,13 @@ class Config:
 
     JWT_ACCESS_TOKEN_EXPIRES = int(os.environ.get("JWT_ACCESS_TOKEN_EXPIRES", "3600"))
     FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    # Password hashes: Argon2id at OWASP's minimum (19 MiB, 2 passes, 1 lane; about 26 ms a
+    # sign-in) or any werkzeug method; older hashes are replaced at the next sign-in
+    # (app/security/passwords.py). PASSWORD_ARGON2_* raise the parameters, never below OWASP's.
+    FAB_PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "argon2id")
+    PASSWORD_ARGON2_MEMORY_KIB = int(os.environ.get("PASSWORD_ARGON2_MEMORY_KIB", "19456"))
+    PASSWORD_ARGON2_TIME_COST = int(os.environ.get("PASSWORD_ARGON2_TIME_COST", "2"))
+    PASSWORD_ARGON2_PARALLELISM = int(os.environ.get("PASSWORD_ARGON2_PARALLELISM", "1"))
     # Hosts this server answers for (comma-separated; "*" for any, behind a trusted proxy).
     ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1")
     AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "1095"))

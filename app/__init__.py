@@ -46,7 +46,9 @@ def create_app(config: Any = None, **overrides: Any) -> Flask:
     translations.compile_catalogues()
 
     from app import audit
-    from app.security import hardening
+    from app.security import hardening, passwords
+
+    passwords.check_settings(app.config)  # Argon2id never below OWASP's minimum
 
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", hardening.password_complexity)
     hardening.init_app(app)

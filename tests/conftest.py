@@ -174,7 +174,7 @@ def app(database_url: str) -> Iterator[Any]:
         LOGIN_RATE_LIMIT_PER_ADDRESS="10000 per minute",
         SERVER_NAME=None,
         # Test accounts sign in hundreds of times per run: a cheap hash keeps that from costing
-        # minutes; production keeps the default scrypt (tests/test_security_passwords.py).
+        # minutes; production keeps Argon2id (tests/test_security_passwords.py).
         FAB_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
         # The run's database is thrown away afterwards: commits need not wait for the disk.
         SQLITE_SYNCHRONOUS="OFF",

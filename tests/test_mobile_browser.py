@@ -151,7 +151,8 @@ def test_offline_work_waits_in_the_outbox_across_a_reload_and_is_applied_once_in
     _until(page, "document.querySelector('#sync').dataset.waiting === '0'", 30000)
     page.click("nav button[data-tab=outbox]")
     page.wait_for_selector("h3:has-text('待同步（0）')")
-    assert page.locator("#outbox li").count() == 0 and page.locator(".conflict-card").count() == 0
+    conflicts = page.eval_on_selector_all(".conflict-card", "els => els.map(e => e.innerText)")
+    assert page.locator("#outbox li").count() == 0 and conflicts == [], conflicts
 
     db_session.rollback()
     assert db_session.get(WorkOrder, to_accept.id).state == "accepted"

@@ -195,7 +195,7 @@ def test_a_form_posted_without_its_csrf_token_is_refused_with_one_plain_message(
 
 
 @pytest.mark.databases("sqlite")  # the production defaults, on an SQLite file of its own
-def test_production_hashes_passwords_with_scrypt_and_sqlite_waits_for_the_disk(tmp_path):
+def test_production_hashes_passwords_with_argon2id_and_sqlite_waits_for_the_disk(tmp_path):
     """The suite signs in with a cheap hash and lets SQLite skip fsync (tests/conftest.py);
     an application started from the production configuration does neither."""
     script = (
@@ -211,20 +211,20 @@ def test_production_hashes_passwords_with_scrypt_and_sqlite_waits_for_the_disk(t
         "    role = appbuilder.sm.find_role('Admin')\n"
         "    user = appbuilder.sm.add_user('hash_check', 'H', 'C', 'h@example.com', role,\n"
         "                                  password='Strong#Pass2026')\n"
-        "    method = user.password.split(':')[0]\n"
+        "    method = user.password.split('$')[1]\n"
         "    db.session.remove()\n"
         "    with db.engine.connect() as conn:\n"
         "        sync = conn.exec_driver_sql('PRAGMA synchronous').scalar()\n"
         "    print(json.dumps({'hash': method, 'synchronous': sync}))\n")
     env = {k: v for k, v in os.environ.items()
-           if k not in ("SQLITE_SYNCHRONOUS", "FAB_PASSWORD_HASH_METHOD", "DATABASE_URL")}
+           if k not in ("SQLITE_SYNCHRONOUS", "PASSWORD_HASH_METHOD", "DATABASE_URL")}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'prod.db'}", GRIDCARE_INSTANCE_DIR=str(tmp_path),
                SCHEDULER_ENABLED="0", SECRET_KEY="production-like-secret-for-this-test")
     result = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parent.parent,
                             env=env, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
-    assert seen == {"hash": "scrypt", "synchronous": 2}  # 2 = FULL
+    assert seen == {"hash": "argon2id", "synchronous": 2}  # 2 = FULL
 
 
 @pytest.mark.databases("sqlite")

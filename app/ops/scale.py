@@ -232,8 +232,12 @@ def _periods(months: int, today: dt.date) -> list[str]:
 
 
 def _shared_password_hash() -> str:
-    from werkzeug.security import generate_password_hash
-
+    """The demo password in the hash production writes (``app/security/passwords.py``)."""
     import os
 
-    return generate_password_hash(os.environ.get("DEMO_PASSWORD", "GridCare#2026"))
+    from flask import current_app, has_app_context
+
+    from app.security import passwords
+
+    config = current_app.config if has_app_context() else {}
+    return passwords.hash_password(config, os.environ.get("DEMO_PASSWORD", "GridCare#2026"))

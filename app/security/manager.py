@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user, login_user
 
-from app.security import signon
+from app.security import passwords, signon
 from app.security import views as _views
 from app.workflow.actor import Actor, actor_for_user
 
@@ -192,13 +193,59 @@ class GridCareSecurityManager(SecurityManager):
         administrator (AUTH_BREAK_GLASS_ADMIN), and each of their sign-ins is audited."""
         config = current_app.config
         if config.get("AUTH_METHOD", "db") == "db":
-            return super().auth_user_db(username, password)
+            return self.check_db_password(username, password)
         if not signon.is_break_glass(config, username):
             return None
-        user = super().auth_user_db(username, password)
+        user = self.check_db_password(username, password)
         if user is not None:
             signon.audit_break_glass(self.session, user, via=request.path if has_request_context() else "")
         return user
+
+    def check_db_password(self, username: str, password: str) -> Any:
+        """Flask-AppBuilder's database sign-in (user by name or e-mail, active, the same work
+        for a wrong name as for a wrong password, the sign-in counters), with the hashes of
+        ``app/security/passwords.py``: a hash of an older method is replaced at sign-in."""
+        config = current_app.config
+        if not password:
+            return None
+        user = self.find_user(username=username)
+        if user is None:
+            user = self.find_user(email=username)
+        else:
+            self.find_user(email=username)  # balance failure and success, as FAB does
+        if user is None or not user.is_active:
+            passwords.balance_failure(config)
+            first = self.get_first_user()
+            if first:
+                self.noop_user_update(first)
+            return None
+        if not passwords.verify_password(config, user.password, password):
+            self.update_user_auth_stat(user, False)
+            return None
+        if passwords.needs_rehash(config, user.password):
+            user.password = passwords.hash_password(config, password)
+        self.update_user_auth_stat(user, True)  # commits the new hash with the counters
+        return user
+
+    def add_user(self, username: str, first_name: str, last_name: str, email: str, role: Any = None,
+                 password: str = "", hashed_password: str = "", groups: Any = None, commit: bool = True) -> Any:
+        """FAB's, with the password hashed here (a directory user gets a random secret)."""
+        if not hashed_password:
+            hashed_password = passwords.hash_password(current_app.config, password or secrets.token_urlsafe(32))
+        return super().add_user(username, first_name, last_name, email, role, hashed_password=hashed_password,
+                                groups=groups, commit=commit)
+
+    def add_register_user(self, username: str, first_name: str, last_name: str, email: str,
+                          password: str = "", hashed_password: str = "") -> Any:
+        if not hashed_password:
+            hashed_password = passwords.hash_password(current_app.config, password or secrets.token_urlsafe(32))
+        return super().add_register_user(username, first_name, last_name, email, hashed_password=hashed_password)
+
+    def reset_password(self, userid: Any, password: str) -> None:
+        """An administrator's reset and a user's own change (FAB's forms call this)."""
+        user = self.get_user_by_id(userid)
+        user.password = passwords.hash_password(current_app.config, password)
+        self.update_user(user)
 
     def auth_user_ldap(self, username: str, password: str) -> Any:
         config = current_app.config

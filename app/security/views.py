@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_appbuilder.security import views as fab
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext
 
+from app.security import passwords
 from app.security.access import ROLE_LABELS
 
 
@@ -33,6 +35,10 @@ def _yes_no(value: Any) -> str:
 # (app/security/access.py) name the views by it.
 class UserDBModelView(fab.UserDBModelView):
     formatters_columns = {"roles": _roles, "active": _yes_no}
+
+    def pre_add(self, item: Any) -> None:
+        """The new account's password in the configured hash (app/security/passwords.py)."""
+        item.password = passwords.hash_password(current_app.config, item.password)
 
 
 class RoleModelView(fab.RoleModelView):
