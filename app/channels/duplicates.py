@@ -46,28 +46,30 @@ def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, 
     # A repeat registered at this moment in another transaction is seen once it commits.
     locks.hold(session, *names)
     since = order.received_at - dt.timedelta(hours=settings.duplicate_window_hours)
-    candidates = session.scalars(
-        select(WorkOrder).where(
+    # The four columns the comparison needs, not the candidates' whole rows.
+    candidates = session.execute(
+        select(WorkOrder.id, WorkOrder.content, WorkOrder.phone, WorkOrder.duplicate_of_id).where(
             or_(*conditions), WorkOrder.id != order.id, WorkOrder.received_at >= since,
             WorkOrder.received_at <= order.received_at + dt.timedelta(minutes=5),
             WorkOrder.channel != Channel.TASK.value,
         ).order_by(WorkOrder.id).limit(50)
         # a locking read: see repeats committed a moment ago even under REPEATABLE READ
-        .with_for_update(read=True).execution_options(populate_existing=True)
-    )
-    best: tuple[WorkOrder, float, str] | None = None
+        .with_for_update(read=True)
+    ).all()
+    best: tuple[Any, float, str] | None = None
     for candidate in candidates:
-        # Link to the original, not to another repeat of it.
-        target = candidate
-        if candidate.duplicate_of_id:
-            target = session.get(WorkOrder, candidate.duplicate_of_id) or candidate
         score = similarity(order.content, candidate.content)
         if score < settings.duplicate_similarity:
             continue
         matched = "phone" if order.phone and candidate.phone == order.phone else "customer"
         if best is None or score > best[1]:
-            best = (target, score, matched)
-    return best
+            best = (candidate, score, matched)
+    if best is None:
+        return None
+    candidate, score, matched = best
+    # Link to the original, not to another repeat of it.
+    target = session.get(WorkOrder, candidate.duplicate_of_id) if candidate.duplicate_of_id else None
+    return target or session.get(WorkOrder, candidate.id), score, matched
 
 
 def flag_duplicate(session: Session, order: WorkOrder, action: str, actor: Actor,

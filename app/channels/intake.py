@@ -171,8 +171,13 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     fingerprint = demand.fingerprint()
     for attempt in range(attempts):
         try:
-            existing = find_order(session, channel, demand.external_id)
-            if existing is not None:
+            # Two columns first: a new demand (the usual case) needs no more of the order.
+            known = session.execute(
+                select(WorkOrder.id, WorkOrder.payload_hash)
+                .where(WorkOrder.channel == channel, WorkOrder.external_id == demand.external_id)).first()
+            if known is not None:
+                existing = session.get(WorkOrder, known.id)
+                assert existing is not None
                 _check_same(existing, fingerprint)
                 return _finish(session, existing, False, before_commit)
             order = service.register_order(
