@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,9 @@ def find_order(session: Session, channel: str, external_id: str) -> WorkOrder | 
     )
 
 
+_KNOWN = select(WorkOrder.id, WorkOrder.payload_hash).where(
+    WorkOrder.channel == bindparam("channel"), WorkOrder.external_id == bindparam("external_id"))
+
 # On SQLite every transaction begins IMMEDIATE (app/__init__.py), so writers queue on the
 # busy timeout; a lock error that still comes through (or a deadlock on the others) is retried.
 _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not serialize")
@@ -172,9 +175,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     for attempt in range(attempts):
         try:
             # Two columns first: a new demand (the usual case) needs no more of the order.
-            known = session.execute(
-                select(WorkOrder.id, WorkOrder.payload_hash)
-                .where(WorkOrder.channel == channel, WorkOrder.external_id == demand.external_id)).first()
+            known = session.execute(_KNOWN, {"channel": channel, "external_id": demand.external_id}).first()
             if known is not None:
                 existing = session.get(WorkOrder, known.id)
                 assert existing is not None

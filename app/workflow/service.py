@@ -40,7 +40,7 @@ from app.models.workorder import (
     WorkOrderEvent,
 )
 from app.models.base import utcnow
-from app.workflow import calendar, clocks
+from app.workflow import calendar, clocks, insertion
 from app.workflow.actor import ADMIN, DISTRICT_MANAGER, LEADERS, OPERATOR, SYSTEM, Actor
 from app.workflow.errors import (
     Forbidden,
@@ -370,8 +370,7 @@ def register_order(
         with session.no_autoflush:
             decision = _router(session, order, now)
     dispatched_to = _apply_routing(session, order, decision, now) if decision is not None else None
-    session.add(order)
-    session.flush()
+    insertion.insert_order(session, order)  # as session.add + flush would, without the unit of work
     # The timeline's first events go straight in (one Core insert, no unit of work): the
     # hooks below add theirs through the session, flushed after these.
     events = [_event_row(order, actor, "register", None, S.REGISTERED.value, None, now)]
