@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Table, inspect
 from sqlalchemy.orm import MANYTOONE, Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.models.clocks import WorkOrderClock
@@ -79,15 +80,18 @@ def _row(obj: Any, table: Table) -> dict[str, Any]:
     same values left on the object: a column left unset, or set to None, takes its default."""
     mapper = inspect(obj).mapper
     row: dict[str, Any] = {}
+    state = obj.__dict__
     for column in table.columns:
         if column.primary_key:
             continue
         key = mapper.get_property_by_column(column).key
-        value = obj.__dict__.get(key)
+        value = state.get(key)
         if value is None and column.default is not None:
             default = column.default
             value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
-        setattr(obj, key, value)
+        if key not in state or state[key] is not value:
+            # as loaded: the object is about to become persistent with exactly this row
+            set_committed_value(obj, key, value)
         row[column.key] = value
     return row
 
