@@ -174,8 +174,11 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     fingerprint = demand.fingerprint()
     for attempt in range(attempts):
         try:
-            # Two columns first: a new demand (the usual case) needs no more of the order.
-            known = session.execute(_KNOWN, {"channel": channel, "external_id": demand.external_id}).first()
+            # The first attempt takes the demand for a new one (the usual case) without looking:
+            # a repeat fails the unique constraint on (channel, external_id) at the insert, and
+            # the next attempt finds the order registered before.
+            known = None if attempt == 0 else session.execute(
+                _KNOWN, {"channel": channel, "external_id": demand.external_id}).first()
             if known is not None:
                 existing = session.get(WorkOrder, known.id)
                 assert existing is not None
@@ -192,7 +195,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
                 order.station_id = station_id  # no known customer: the key's station takes it
             return _finish(session, order, True, before_commit)
         except IntegrityError:
-            # Another retry of the same demand won the race: answer with its order.
+            # A repeat, or another retry of the same demand won the race: answer with its order.
             session.rollback()
         except OperationalError as error:
             session.rollback()
