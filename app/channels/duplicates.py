@@ -35,14 +35,12 @@ def similarity(a: str, b: str) -> float:
 
 
 def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, str] | None:
-    conditions, names = [], []
+    names = []
     if order.phone:
-        conditions.append(WorkOrder.phone == order.phone)
         names.append(f"repeat:phone:{order.phone}")
     if order.customer_id:
-        conditions.append(WorkOrder.customer_id == order.customer_id)
         names.append(f"repeat:customer:{order.customer_id}")
-    if not conditions:
+    if not names:
         return None
     # A repeat registered at this moment in another transaction is seen once it commits.
     locks.hold(session, *names)
