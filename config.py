@@ -132,6 +132,9 @@ class Config:
     # Read the active rule sets' version stamp at most this often per process (0 = at every
     # run): a rule set saved in another process takes effect here at most this much later.
     RULES_STAMP_SECONDS = float(os.environ.get("RULES_STAMP_SECONDS", "1"))
+    # Keep the administrators' clock targets in each process this long (0 = read them at
+    # every registration): a target saved in another process applies here at most this much later.
+    CLOCK_TARGETS_CACHE_SECONDS = float(os.environ.get("CLOCK_TARGETS_CACHE_SECONDS", "1"))
     LIST_COUNT_ESTIMATE_THRESHOLD = int(os.environ.get("LIST_COUNT_ESTIMATE_THRESHOLD", "10000"))
 
     PORT = int(os.environ.get("PORT", "8080"))

@@ -105,9 +105,10 @@ def register_workflow(app: Flask) -> None:
     from app.channels import duplicates, feedback, grouping, settings, tasks
     from app.notifications.workorder import notify_transition
     from app.rules import routing, scoring
-    from app.workflow import calendar, calendar_data, deadlines, numbering, service
+    from app.workflow import calendar, calendar_data, clocks, deadlines, numbering, service
 
     service.configure(app.config)
+    clocks.configure(app.config)
     numbering.configure(app.config)
     settings.configure(app.config)
     # The statutory calendar is read from the database (cached per year for a short time),

@@ -72,12 +72,12 @@ def _changes(obj: Any, operation: str) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for attr in state.mapper.column_attrs:
         key = attr.key
-        history = state.attrs[key].history
         if operation == "create":
             value = getattr(obj, key, None)
             if value is not None:
                 changes[key] = "(secret)" if key in SECRET_COLUMNS else _plain(value)
         elif operation == "update":
+            history = state.attrs[key].history
             if history.has_changes():
                 old = history.deleted[0] if history.deleted else None
                 new = history.added[0] if history.added else None
@@ -141,6 +141,26 @@ def _after_flush(session: Session, _context: Any) -> None:
         })
     # Inserted with the flush's own connection: same transaction as the change itself.
     session.connection().execute(AuditEntry.__table__.insert(), rows)
+
+
+def creation_changes(obj: Any) -> dict[str, Any]:
+    """What the audit entry of ``obj``'s creation records, read as the flush listener reads
+    it (before the insert fills in defaults): for a caller that inserts ``obj`` itself."""
+    return _changes(obj, "create")
+
+
+def log_creation(session: Session, obj: Any, changes: dict[str, Any]) -> None:
+    """The audit entry of ``obj`` inserted by its caller with a Core statement (not flushed),
+    in the session's transaction: the row the flush listeners would have written."""
+    user_id, username, address = _who()
+    identity = inspect(obj).mapper.primary_key_from_instance(obj)
+    session.connection().execute(_INSERT_ENTRY, {
+        "at": clock.now(), "user_id": user_id, "username": username, "remote_addr": address,
+        "operation": "create", "entity": obj.__tablename__,
+        "entity_id": ",".join(str(i) for i in identity), "changes": changes})
+
+
+_INSERT_ENTRY = AuditEntry.__table__.insert().inline()
 
 
 def log_personal_data_access(session: Session, fields: dict[str, int], *, method: str, path: str) -> None:

@@ -215,13 +215,14 @@ def clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             db.session.execute(text("SET FOREIGN_KEY_CHECKS=1"))
         db.session.commit()
         _reset_staff_flags(db.session)
-    # What a process keeps of the emptied tables: its block of order numbers, cached API keys
-    # and rule sets.
+    # What a process keeps of the emptied tables: its block of order numbers, cached API keys,
+    # rule sets and clock targets.
     from app.channels import apikeys
     from app.rules import engine
-    from app.workflow import numbering
+    from app.workflow import clocks, numbering
 
     numbering.forget()
+    clocks.forget_targets()
     apikeys.forget()
     engine.clear_cache()
     yield

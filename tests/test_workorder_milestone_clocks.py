@@ -246,6 +246,24 @@ def test_an_administrators_clock_target_changes_the_next_orders_clocks(db_sessio
     assert clocks_of(db_session, before.id)["contact"].deadline == at(26, 10)
 
 
+def test_a_clock_target_saved_in_another_process_applies_within_the_cache_seconds(app, db_session):
+    from app import clock
+    from app.models.clocks import ClockTarget
+
+    before = make_order(db_session, "ST001-G01", demand_type="consultation", content="咨询峰谷电价",
+                        received_at=WED_10)  # the targets of consultations are now kept here
+    assert clocks_of(db_session, before.id)["contact"].deadline == at(26, 10)
+    # Saved by another gunicorn worker: this process is not told.
+    db_session.add(ClockTarget(demand_type="consultation", kind="contact", area_class="any", amount=4,
+                               unit="hours", round_the_clock=False, active=True))
+    db_session.commit()
+    later = clock.now() + dt.timedelta(seconds=app.config["CLOCK_TARGETS_CACHE_SECONDS"] + 1)
+    with time_machine.travel(later, tick=True):
+        after = make_order(db_session, "ST001-G01", demand_type="consultation", content="咨询电费账单",
+                           received_at=WED_10)
+    assert clocks_of(db_session, after.id)["contact"].deadline == at(25, 14)
+
+
 def test_a_working_day_target_cannot_run_round_the_clock(db_session, login_as):
     admin = login_as("admin")
     form = admin.get("/clocktargetview/add").get_data(as_text=True)

@@ -20,6 +20,9 @@ from app.workflow.actor import ADMIN, CHANNEL_CLIENT, Actor
 from app.workflow.errors import InvalidInput
 
 
+_RECEIPT = schemas.DemandReceiptSchema()
+
+
 def _actor(key: apikeys.ActiveKey) -> Actor:
     """The platform as the registering actor.  A platform's demand may concern any grid of
     the company (the key is the authority), so it registers with company-wide scope; it never
@@ -132,7 +135,7 @@ class IntakeApi(BaseApi):
                 status = 409
                 raise
             status = 201 if receipt.pop("created") else 200
-            return self.response(status, **schemas.DemandReceiptSchema().dump(receipt))
+            return self.response(status, **_RECEIPT.dump(receipt))
         finally:
             if not committed:  # refused, or failed before its commit: logged on its own
                 self._log(key, status, external_id)

@@ -139,7 +139,12 @@ def find_key(session: Session, plain: str | None) -> ActiveKey | None:
 
 def log_use(session: Session, key_id: int, channel: str, method: str, path: str, status: int,
             external_id: str | None = None, remote_addr: str | None = None) -> None:
-    session.add(ChannelApiKeyUse(api_key_id=key_id, channel=channel, method=method[:8],
-                          path=path[:255], status=status,
-                          external_id=(external_id or None) and str(external_id)[:64],
-                          remote_addr=remote_addr, used_at=utcnow()))
+    # A Core insert, executed at once in the session's transaction (an insert-only log).
+    session.connection().execute(_INSERT_USE, {
+        "api_key_id": key_id, "channel": channel, "method": method[:8], "path": path[:255],
+        "status": status, "external_id": (external_id or None) and str(external_id)[:64],
+        "remote_addr": remote_addr, "used_at": utcnow()})
+
+
+# inline: no RETURNING of the new id (nobody reads it)
+_INSERT_USE = ChannelApiKeyUse.__table__.insert().inline()

@@ -8,10 +8,11 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import difflib
+import functools
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from app.channels.settings import settings
@@ -34,40 +35,54 @@ def similarity(a: str, b: str) -> float:
 
 
 def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, str] | None:
-    conditions, names = [], []
+    names = []
     if order.phone:
-        conditions.append(WorkOrder.phone == order.phone)
         names.append(f"repeat:phone:{order.phone}")
     if order.customer_id:
-        conditions.append(WorkOrder.customer_id == order.customer_id)
         names.append(f"repeat:customer:{order.customer_id}")
-    if not conditions:
+    if not names:
         return None
     # A repeat registered at this moment in another transaction is seen once it commits.
     locks.hold(session, *names)
     since = order.received_at - dt.timedelta(hours=settings.duplicate_window_hours)
-    candidates = session.scalars(
-        select(WorkOrder).where(
-            or_(*conditions), WorkOrder.id != order.id, WorkOrder.received_at >= since,
-            WorkOrder.received_at <= order.received_at + dt.timedelta(minutes=5),
-            WorkOrder.channel != Channel.TASK.value,
-        ).order_by(WorkOrder.id).limit(50)
-        # a locking read: see repeats committed a moment ago even under REPEATABLE READ
-        .with_for_update(read=True).execution_options(populate_existing=True)
-    )
-    best: tuple[WorkOrder, float, str] | None = None
+    candidates = session.execute(_candidates(bool(order.phone), bool(order.customer_id)), {
+        "phone": order.phone, "customer_id": order.customer_id, "order_id": order.id,
+        "since": since, "until": order.received_at + dt.timedelta(minutes=5),
+    }).all()
+    best: tuple[Any, float, str] | None = None
     for candidate in candidates:
-        # Link to the original, not to another repeat of it.
-        target = candidate
-        if candidate.duplicate_of_id:
-            target = session.get(WorkOrder, candidate.duplicate_of_id) or candidate
         score = similarity(order.content, candidate.content)
         if score < settings.duplicate_similarity:
             continue
         matched = "phone" if order.phone and candidate.phone == order.phone else "customer"
         if best is None or score > best[1]:
-            best = (target, score, matched)
-    return best
+            best = (candidate, score, matched)
+    if best is None:
+        return None
+    candidate, score, matched = best
+    # Link to the original, not to another repeat of it.
+    target = session.get(WorkOrder, candidate.duplicate_of_id) if candidate.duplicate_of_id else None
+    return target or session.get(WorkOrder, candidate.id), score, matched
+
+
+@functools.cache
+def _candidates(by_phone: bool, by_customer: bool) -> Select:
+    """The earlier orders of the phone and/or the customer: the four columns the comparison
+    needs, not the candidates' whole rows (one statement built per kind, then reused)."""
+    conditions = []
+    if by_phone:
+        conditions.append(WorkOrder.phone == bindparam("phone"))
+    if by_customer:
+        conditions.append(WorkOrder.customer_id == bindparam("customer_id"))
+    return (
+        select(WorkOrder.id, WorkOrder.content, WorkOrder.phone, WorkOrder.duplicate_of_id).where(
+            or_(*conditions), WorkOrder.id != bindparam("order_id"),
+            WorkOrder.received_at >= bindparam("since"), WorkOrder.received_at <= bindparam("until"),
+            WorkOrder.channel != Channel.TASK.value,
+        ).order_by(WorkOrder.id).limit(50)
+        # a locking read: see repeats committed a moment ago even under REPEATABLE READ
+        .with_for_update(read=True)
+    )
 
 
 def flag_duplicate(session: Session, order: WorkOrder, action: str, actor: Actor,

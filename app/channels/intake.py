@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -151,6 +151,9 @@ def find_order(session: Session, channel: str, external_id: str) -> WorkOrder | 
     )
 
 
+_KNOWN = select(WorkOrder.id, WorkOrder.payload_hash).where(
+    WorkOrder.channel == bindparam("channel"), WorkOrder.external_id == bindparam("external_id"))
+
 # On SQLite every transaction begins IMMEDIATE (app/__init__.py), so writers queue on the
 # busy timeout; a lock error that still comes through (or a deadlock on the others) is retried.
 _TRANSIENT = ("database is locked", "deadlock", "lock wait timeout", "could not serialize")
@@ -171,8 +174,14 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
     fingerprint = demand.fingerprint()
     for attempt in range(attempts):
         try:
-            existing = find_order(session, channel, demand.external_id)
-            if existing is not None:
+            # The first attempt takes the demand for a new one (the usual case) without looking:
+            # a repeat fails the unique constraint on (channel, external_id) at the insert, and
+            # the next attempt finds the order registered before.
+            known = None if attempt == 0 else session.execute(
+                _KNOWN, {"channel": channel, "external_id": demand.external_id}).first()
+            if known is not None:
+                existing = session.get(WorkOrder, known.id)
+                assert existing is not None
                 _check_same(existing, fingerprint)
                 return _finish(session, existing, False, before_commit)
             order = service.register_order(
@@ -186,7 +195,7 @@ def intake(session: Session, actor: Actor, channel: str, demand: Demand,
                 order.station_id = station_id  # no known customer: the key's station takes it
             return _finish(session, order, True, before_commit)
         except IntegrityError:
-            # Another retry of the same demand won the race: answer with its order.
+            # A repeat, or another retry of the same demand won the race: answer with its order.
             session.rollback()
         except OperationalError as error:
             session.rollback()

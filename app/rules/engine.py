@@ -26,6 +26,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app import clock
+from app.models.base import utcnow
 from app.models.rules import RuleFiring, RuleSet, RuleSetVersion
 from app.rules.base import Effect, RecordingActions
 from app.rules.validation import validate_rules
@@ -161,12 +162,22 @@ def rule_set_at(session: Session, rule_set: RuleSet, version: int | None = None)
 
 def record_firings(session: Session, domain: str, subject_type: str, subject_id: int,
                    fired: list[Fired]) -> None:
-    for item in fired:
-        session.add(RuleFiring(
-            domain=domain, rule_set=item.rule_set, rule_set_version=item.version, rule_name=item.rule,
-            subject_type=subject_type, subject_id=subject_id,
-            effects=[{"action": e.action, "params": _plain(e.params)} for e in item.effects],
-        ))
+    """Write the firings at once, in one Core insert on the session's transaction: an
+    insert-only log nobody changes afterwards needs no unit of work (and no autoflush of
+    the caller's pending changes)."""
+    if not fired:
+        return
+    now = utcnow()
+    session.connection().execute(_INSERT_FIRINGS, [
+        {"domain": domain, "rule_set": item.rule_set, "rule_set_version": item.version,
+         "rule_name": item.rule, "subject_type": subject_type, "subject_id": subject_id,
+         "effects": [{"action": e.action, "params": _plain(e.params)} for e in item.effects],
+         "fired_at": now}
+        for item in fired])
+
+
+# inline: no RETURNING of the new ids (nobody reads them)
+_INSERT_FIRINGS = RuleFiring.__table__.insert().inline()
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from app.models.clocks import ANY_AREA, ClockKind, ClockTarget, ClockUnit
 from app.models.org import AreaClass
 from app.models.workorder import DemandType
 from app.views.common import COMMON_LABELS, GridCareModelView, label_formatter
+from app.workflow import clocks
 
 # The source platform's deadline comes with each demand; it is not ours to configure.
 CONFIGURABLE_KINDS = [(k.value, _l(k.label)) for k in ClockKind if k is not ClockKind.SOURCE]
@@ -68,6 +69,17 @@ class ClockTargetView(GridCareModelView):
 
     def pre_update(self, item: ClockTarget) -> None:
         _check(item)
+
+    # This process's registrations see the change at once (the others within
+    # CLOCK_TARGETS_CACHE_SECONDS).
+    def post_add(self, item: ClockTarget) -> None:
+        clocks.forget_targets()
+
+    def post_update(self, item: ClockTarget) -> None:
+        clocks.forget_targets()
+
+    def post_delete(self, item: ClockTarget) -> None:
+        clocks.forget_targets()
 
 
 def _check(item: ClockTarget) -> None:

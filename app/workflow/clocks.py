@@ -18,10 +18,11 @@ No Flask here: plain values and a session.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import and_, exists, not_, or_, select
+from sqlalchemy import and_, bindparam, exists, not_, or_, select
 from sqlalchemy.orm import Session
 
 from app.models.clocks import ANY_AREA, ClockKind, ClockTarget, ClockUnit, WorkOrderClock
@@ -34,6 +35,7 @@ from app.models.workorder import (
     Suspension,
     WorkOrder,
 )
+from app import clock as app_clock
 from app.workflow import calendar
 
 K = ClockKind
@@ -106,7 +108,7 @@ def targets_for(session: Session, demand_type: str, area_class: str | None) -> d
     The administrators' rows decide; a clock with no row of its own (for the area class or
     ``any``) keeps the default above.  An inactive row switches the clock off."""
     area = area_class or AreaClass.URBAN.value
-    rows = session.scalars(select(ClockTarget).where(ClockTarget.demand_type == demand_type)).all()
+    rows = _target_rows(session, demand_type)
     chosen: dict[str, Allowance | None] = {}
     for default in DEFAULT_TARGETS:
         if default.demand_type == demand_type and default.area_class in (area, ANY_AREA):
@@ -116,6 +118,44 @@ def targets_for(session: Session, demand_type: str, area_class: str | None) -> d
             continue
         chosen[row.kind] = Allowance(row.amount, row.unit, bool(row.round_the_clock)) if row.active else None
     return {kind: allowance for kind, allowance in chosen.items() if allowance is not None}
+
+
+# The administrators' rows of each demand type, kept in the process for
+# ``CLOCK_TARGETS_CACHE_SECONDS`` (``configure``; 1 s by default, 0 reads them at every
+# registration): a burst of registrations reads them once.  A change saved in this process
+# (the clock targets screen) drops the cache at once; one saved in another process (another
+# gunicorn worker) is seen here at most that many seconds later.
+_cache_seconds = 1.0
+_targets_cache: dict[str, tuple[dt.datetime, tuple[Any, ...]]] = {}
+_targets_lock = threading.Lock()
+# The columns ``targets_for`` reads (plain rows: no objects to load for a registration).
+_TARGETS = select(ClockTarget.kind, ClockTarget.area_class, ClockTarget.amount, ClockTarget.unit,
+                  ClockTarget.round_the_clock, ClockTarget.active).where(
+    ClockTarget.demand_type == bindparam("demand_type"))
+
+
+def configure(config: Any) -> None:
+    global _cache_seconds
+    _cache_seconds = float(config.get("CLOCK_TARGETS_CACHE_SECONDS", 1) or 0)
+    forget_targets()
+
+
+def forget_targets() -> None:
+    """Drop this process's copy of the clock targets (after a change, or a test's cleaning)."""
+    with _targets_lock:
+        _targets_cache.clear()
+
+
+def _target_rows(session: Session, demand_type: str) -> tuple[Any, ...]:
+    now = app_clock.now()
+    cached = _targets_cache.get(demand_type) if _cache_seconds > 0 else None
+    if cached is not None and dt.timedelta(0) <= now - cached[0] < dt.timedelta(seconds=_cache_seconds):
+        return cached[1]
+    rows = tuple(session.execute(_TARGETS, {"demand_type": demand_type}).all())
+    if _cache_seconds > 0:
+        with _targets_lock:
+            _targets_cache[demand_type] = (now, rows)
+    return rows
 
 
 def completion_allowance(order: WorkOrder) -> Allowance | None:

@@ -40,7 +40,7 @@ from app.models.workorder import (
     WorkOrderEvent,
 )
 from app.models.base import utcnow
-from app.workflow import calendar, clocks
+from app.workflow import calendar, clocks, insertion
 from app.workflow.actor import ADMIN, DISTRICT_MANAGER, LEADERS, OPERATOR, SYSTEM, Actor
 from app.workflow.errors import (
     Forbidden,
@@ -370,11 +370,13 @@ def register_order(
         with session.no_autoflush:
             decision = _router(session, order, now)
     dispatched_to = _apply_routing(session, order, decision, now) if decision is not None else None
-    session.add(order)
-    session.flush()
-    _event(session, order, actor, "register", None, S.REGISTERED.value, None, now)
+    insertion.insert_order(session, order)  # as session.add + flush would, without the unit of work
+    # The timeline's first events go straight in (one Core insert, no unit of work): the
+    # hooks below add theirs through the session, flushed after these.
+    events = [_event_row(order, actor, "register", None, S.REGISTERED.value, None, now)]
     if decision is not None:
-        _record_routing(session, order, decision, dispatched_to, now)
+        events += _record_routing(session, order, decision, dispatched_to, now)
+    session.connection().execute(_INSERT_EVENTS, events)
     for hook in list(_hooks):
         hook(session, order, "register", actor, {})
     return order
@@ -413,19 +415,19 @@ def _apply_routing(session: Session, order: WorkOrder, decision: RoutingDecision
 
 
 def _record_routing(session: Session, order: WorkOrder, decision: RoutingDecision,
-                    assignee: StaffProfile | None, now: dt.datetime) -> None:
-    """After the insert: the rules' firings and the dispatch (or routing) event."""
+                    assignee: StaffProfile | None, now: dt.datetime) -> list[dict[str, Any]]:
+    """After the insert: the rules' firings; and the dispatch (or routing) event, returned
+    as a row for the caller to insert with the registration's."""
     if decision.after_insert is not None:
         decision.after_insert(session, order)
     note = ", ".join(decision.fired_rules) or None
     if assignee is not None:
-        _event(
-            session, order, SYSTEM, "dispatch", S.REGISTERED.value, S.DISPATCHED.value,
-            note, now, {"assignee": assignee.name, "rules": decision.fired_rules},
-        )
-    elif note:
-        _event(session, order, SYSTEM, "route", order.state, order.state, note, now,
-               {"rules": decision.fired_rules})
+        return [_event_row(order, SYSTEM, "dispatch", S.REGISTERED.value, S.DISPATCHED.value,
+                           note, now, {"assignee": assignee.name, "rules": decision.fired_rules})]
+    if note:
+        return [_event_row(order, SYSTEM, "route", order.state, order.state, note, now,
+                           {"rules": decision.fired_rules})]
+    return []
 
 
 # --- transitions -------------------------------------------------------------------------
@@ -521,6 +523,19 @@ def _event(
     )
     session.add(event)
     return event
+
+
+def _event_row(order: WorkOrder, actor: Actor, action: str, from_state: str | None,
+               to_state: str | None, note: str | None, now: dt.datetime,
+               data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The row ``_event`` would add, for a Core insert (``_INSERT_EVENTS``)."""
+    return {"order_id": order.id, "action": action, "from_state": from_state, "to_state": to_state,
+            "actor_id": actor.user_id, "actor_name": actor.display_name, "note": note, "data": data,
+            "created_at": now}
+
+
+# inline: no RETURNING of the new ids (nobody reads them)
+_INSERT_EVENTS = WorkOrderEvent.__table__.insert().inline()
 
 
 def _text(params: dict[str, Any], key: str, required: bool = True, limit: int = 4000) -> str | None:
