@@ -59,8 +59,6 @@ class StagedBatch:
         self.session = session
         self.run_id = run_id
         self.dialect = session.get_bind().dialect.name
-        self.datetime_value, self.decimal_value = storage_converters(self.dialect)
-        self._last_when: tuple[Any, Any] = (None, None)
         # Customer columns the file sets (the others are neither compared nor overwritten).
         self.compared = compared
         self.phone = "phone" in compared
@@ -70,20 +68,9 @@ class StagedBatch:
         self.session.execute(delete(customer_staging).where(customer_staging.c.run_id == run_id))
 
     # --- 1. the bulk load -------------------------------------------------------------------
-    def stage_tuple(self, number: int, row: dict[str, Any]) -> tuple:
-        when = row.get("source_updated_at")
-        if when is not None:
-            if when is not self._last_when[0]:  # the parser hands out one object for a repeated date
-                self._last_when = (when, self.datetime_value(when))
-            when = self._last_when[1]
-        capacity = row.get("contract_capacity_kva")
-        return (self.run_id, number, row["customer_no"], row.get("name"), row.get("customer_type"),
-                row.get("phone"), row.get("phone_key"), row.get("phone_tail_key"), row.get("id_number"),
-                row.get("address"), row.get("grid_code"), row.get("transformer_code"), row.get("meter_no"),
-                None if capacity is None else self.decimal_value(capacity), row.get("tariff"),
-                when)
-
     def load(self, rows: list[tuple]) -> None:
+        """Bulk-load staging tuples (run id, row number, then ``STAGED``; the customer target's
+        staging plan makes them, values already in ``storage_converters`` form)."""
         connection = self.session.connection()
         quote = connection.dialect.identifier_preparer.quote  # row_number is a word of MariaDB's
         columns = ", ".join(quote(name) for name in ("run_id", "row_number") + STAGED)
