@@ -19,7 +19,9 @@ For each batch, inside the transaction that also moves the run's ``last_row``:
    count of step 4, tell inserted from updated from unchanged.  A batch that names no
    archived customer (a first load) is written by a plain ``INSERT … SELECT`` instead;
 6. the batch's staging rows are deleted.  Nothing in the table outlives the transaction, so a
-   run killed part-way leaves no rows behind and resumes from ``last_row`` as before.
+   run killed part-way leaves no rows behind and resumes from ``last_row`` as before.  On
+   PostgreSQL the rows go into a temporary twin of the table, private to the connection and
+   truncated at commit (``_private_twin``): deleted rows would otherwise wait for a vacuum.
 """
 
 from __future__ import annotations
