@@ -217,12 +217,6 @@ def moment(value: Any, label: str) -> dt.datetime | None:
     return result
 
 
-def _limited(value: str, label: str, limit: int) -> str:
-    if len(value) > limit:
-        raise InvalidRow(f"{label} is longer than {limit} characters")
-    return value
-
-
 # --- targets: what a row becomes ----------------------------------------------------------
 @dataclass
 class BatchResult:
