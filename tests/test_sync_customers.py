@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.models.customer import Customer, EnergyIntention
@@ -207,3 +208,38 @@ def test_xlsx_and_json_lines_exports_are_read_too(app, db_session, tmp_path):
                                              "unchanged": 0, "quarantined": 1}
     assert db_session.scalar(select(func.count()).select_from(Customer)) == 100
     assert db_session.scalar(select(QuarantinedRow.row_number)) == 51
+
+
+def test_an_error_while_reading_ahead_fails_the_run_and_keeps_the_batches_already_committed(
+        app, db_session, tmp_path, monkeypatch):
+    import threading
+
+    from app.extensions import db
+    from app.jobs import sync as sync_module
+
+    path = tmp_path / "archive.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ZH_HEADER)
+        for n in range(1, 1201):
+            row = good_row(n)
+            if n == 700:
+                row[11] = "2026-11-02 08:00:00"
+            writer.writerow(row)
+    parse = sync_module.moment
+
+    def moment(value, label):  # type: ignore[no-untyped-def]
+        if value == "2026-11-02 08:00:00":
+            raise RuntimeError("the disk went away")
+        return parse(value, label)
+
+    monkeypatch.setattr(sync_module, "moment", moment)
+
+    with app.app_context(), pytest.raises(RuntimeError, match="the disk went away"):
+        sync_module.run_sync(db.session, "customers", path, batch_size=500)
+
+    run = db_session.scalar(select(SyncRun))
+    assert run.status == "failed" and run.error == "the disk went away"
+    assert run.last_row == 501  # the first batch (file rows 2–501) committed, nothing after it
+    assert db_session.scalar(select(func.count()).select_from(Customer)) == 500
+    assert not [t for t in threading.enumerate() if t.name == "sync-reader"]

@@ -20,19 +20,22 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import queue
 import re
 import socket
+import threading
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from app import clock
 from app.jobs.readers import FileFormatError, Reader, Record
+from app.jobs.staging import STAGED, StagedBatch, storage_converters
 from app.models.base import utcnow
 from app.models.customer import Bill, Customer, EnergyIntention, customer_intention_link, phone_keys
 from app.models.org import Grid, Transformer
@@ -214,12 +217,6 @@ def moment(value: Any, label: str) -> dt.datetime | None:
     return result
 
 
-def _limited(value: str, label: str, limit: int) -> str:
-    if len(value) > limit:
-        raise InvalidRow(f"{label} is longer than {limit} characters")
-    return value
-
-
 # --- targets: what a row becomes ----------------------------------------------------------
 @dataclass
 class BatchResult:
@@ -265,83 +262,159 @@ class CustomerTarget:
         look-up keys (app/models/customer.py) are set here."""
         return phone_keys(values["phone"]) if "phone" in values else {}
 
-    def validate(self, values: dict[str, Any], staged: bool = False) -> dict[str, Any]:
-        """The row's fields as the archive holds them, or ``InvalidRow``.  With ``staged`` (the
-        bulk path) grid and transformer stay codes: the staging batch checks them all at once,
-        after the row's own checks, and the phone's look-up keys are added."""
-        number = text(values.get("customer_no"))
-        if not number:
-            raise InvalidRow("missing customer number")
-        if not _CUSTOMER_NO.match(number):
-            raise InvalidRow(f"customer number must be 10–13 digits: {number[:40]}")
-        row: dict[str, Any] = {"customer_no": number}
-        name = text(values.get("name"))
-        if not name:
-            raise InvalidRow("missing customer name")
-        row["name"] = _limited(name, "name", 128)
-        ctype = text(values.get("customer_type"))
-        if ctype not in CUSTOMER_TYPES and ctype.lower() not in CUSTOMER_TYPES:
-            raise InvalidRow(f"unknown customer type: {ctype[:40]}")
-        row["customer_type"] = CUSTOMER_TYPES.get(ctype) or CUSTOMER_TYPES[ctype.lower()]
-        address = text(values.get("address"))
-        if not address:
-            raise InvalidRow("missing address")
-        row["address"] = _limited(address, "address", 255)
-        grid_code = text(values.get("grid_code"))
-        if staged and grid_code and len(grid_code) <= _CODE_LENGTH:
-            row["grid_code"] = grid_code
-        elif grid_code not in self.grids:
-            raise InvalidRow(f"unknown grid: {grid_code[:40]}" if grid_code else "missing grid code")
-        else:
-            row["grid_id"] = self.grids[grid_code]
-        if "phone" in self.present:
-            phone = text(values.get("phone")).replace(" ", "")
-            if phone.startswith("+86"):
-                phone = phone[3:]
-            if phone and not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
-                raise InvalidRow(f"invalid phone: {phone[:40]}")
-            row["phone"] = phone or None
-            if staged:
-                row.update(phone_keys(phone or None))
-        if "id_number" in self.present:
-            id_number = text(values.get("id_number")).upper()
-            if id_number and not (_RESIDENT_ID.match(id_number) or _CREDIT_CODE.match(id_number)):
-                raise InvalidRow("invalid ID number (neither a resident ID nor a credit code)")
-            row["id_number"] = id_number or None
+    def row_plan(self, positions: dict[str, int], run_id: int = 0,
+                 stored: tuple[Callable[[Any], Any], Callable[[Any], Any]] | None = None,
+                 ) -> Callable[[int, Sequence[str]], tuple[tuple, frozenset[int] | None]]:
+        """The checks of one row, compiled once for a file's columns: ``plan(row number, cells)``
+        gives the row's staging tuple (``app/jobs/staging.py``: run id, row number, then
+        ``STAGED``) and its energy intentions, or raises ``InvalidRow``.
+
+        ``cells`` are texts in header order (``positions``: column → index).  Each field is
+        checked in the same order and with the same reasons as always; grid and transformer
+        stay codes, checked against the archive's references afterwards for the whole batch
+        (``reference_problem`` on the row path).  ``stored`` converts a datetime and a Decimal
+        to the form the driver is handed (``staging.storage_converters``).  Why a plan: the
+        per-row work was a dozen helper calls and two dicts; here the column positions and
+        which columns the file has are settled once, and a repeated date or capacity text
+        (exports stamp many rows alike) is parsed once."""
+        datetime_value, decimal_value = stored or ((lambda d: d), (lambda n: n))
+        i_no, i_name, i_type, i_address, i_grid = (
+            positions[n] for n in ("customer_no", "name", "customer_type", "address", "grid_code"))
+        i_phone, i_id, i_transformer, i_meter, i_capacity, i_tariff, i_when = (
+            positions.get(n) for n in ("phone", "id_number", "transformer_code", "meter_no",
+                                       "contract_capacity_kva", "tariff", "updated_at"))
+        i_intentions = positions.get("intentions") if self.sync_intentions else None
+        types, known_intentions = CUSTOMER_TYPES, self.intentions
+        number_ok, mobile, landline = _CUSTOMER_NO.match, _MOBILE.match, _LANDLINE.match
+        resident_id, credit_code, split = _RESIDENT_ID.match, _CREDIT_CODE.match, _LIST_SPLIT.split
+        capacities: dict[str, Any] = {}  # capacity text → stored value
+        last_when: list[Any] = ["", None]  # the last date text → stored value
+
+        def plan(row_number: int, cells: Sequence[str]) -> tuple[tuple, frozenset[int] | None]:
+            number = cells[i_no].strip()
+            if not number:
+                raise InvalidRow("missing customer number")
+            if not number_ok(number):
+                raise InvalidRow(f"customer number must be 10–13 digits: {number[:40]}")
+            name = cells[i_name].strip()
+            if not name:
+                raise InvalidRow("missing customer name")
+            if len(name) > 128:
+                raise InvalidRow("name is longer than 128 characters")
+            ctype = cells[i_type].strip()
+            customer_type = types.get(ctype) or types.get(ctype.lower())
+            if customer_type is None:
+                raise InvalidRow(f"unknown customer type: {ctype[:40]}")
+            address = cells[i_address].strip()
+            if not address:
+                raise InvalidRow("missing address")
+            if len(address) > 255:
+                raise InvalidRow("address is longer than 255 characters")
+            grid_code = cells[i_grid].strip()
+            if not grid_code:
+                raise InvalidRow("missing grid code")
+            if len(grid_code) > _CODE_LENGTH:
+                raise InvalidRow(f"unknown grid: {grid_code[:40]}")
+            phone = phone_key = phone_tail_key = id_number = transformer_code = None
+            meter_no = capacity = tariff = when = intentions = None
+            if i_phone is not None:
+                phone = cells[i_phone].strip().replace(" ", "")
+                if phone.startswith("+86"):
+                    phone = phone[3:]
+                if phone and not (mobile(phone) or landline(phone)):
+                    raise InvalidRow(f"invalid phone: {phone[:40]}")
+                phone = phone or None
+                keys = phone_keys(phone)
+                phone_key, phone_tail_key = keys["phone_key"], keys["phone_tail_key"]
+            if i_id is not None:
+                id_number = cells[i_id].strip().upper()
+                if id_number and not (resident_id(id_number) or credit_code(id_number)):
+                    raise InvalidRow("invalid ID number (neither a resident ID nor a credit code)")
+                id_number = id_number or None
+            if i_transformer is not None:
+                transformer_code = cells[i_transformer].strip()
+                if len(transformer_code) > _CODE_LENGTH:
+                    raise InvalidRow(f"unknown transformer: {transformer_code[:40]}")
+                transformer_code = transformer_code or None
+            if i_meter is not None:
+                meter_no = cells[i_meter].strip()
+                if len(meter_no) > 32:
+                    raise InvalidRow("meter number is longer than 32 characters")
+                meter_no = meter_no or None
+            if i_capacity is not None:
+                raw = cells[i_capacity]
+                if raw in capacities:
+                    capacity = capacities[raw]
+                else:
+                    parsed = decimal(raw, "contract capacity", places="0.1")
+                    capacity = None if parsed is None else decimal_value(parsed)
+                    if len(capacities) < 1024:
+                        capacities[raw] = capacity
+            if i_tariff is not None:
+                tariff = cells[i_tariff].strip()
+                if len(tariff) > 64:
+                    raise InvalidRow("tariff is longer than 64 characters")
+                tariff = tariff or None
+            if i_when is not None:
+                raw = cells[i_when]
+                if raw == last_when[0]:
+                    when = last_when[1]
+                else:
+                    parsed_when = moment(raw, "updated_at")
+                    when = None if parsed_when is None else datetime_value(parsed_when)
+                    last_when[:] = [raw, when]
+            if i_intentions is not None:
+                wanted: set[int] = set()
+                for part in split(cells[i_intentions].strip()):
+                    if not part:
+                        continue
+                    iid = known_intentions.get(part) or known_intentions.get(part.lower())
+                    if iid is None:
+                        raise InvalidRow(f"unknown energy intention: {part[:40]}")
+                    wanted.add(iid)
+                intentions = frozenset(wanted)
+            return ((run_id, row_number, number, name, customer_type, phone, phone_key, phone_tail_key,
+                     id_number, address, grid_code, transformer_code, meter_no, capacity, tariff, when),
+                    intentions)
+
+        return plan
+
+    def reference_problem(self, grid_code: str, transformer_code: str | None) -> str | None:
+        """Why the row's grid or transformer does not hold (the reasons of
+        ``StagedBatch.broken_references``), or None."""
+        if grid_code not in self.grids:
+            return f"unknown grid: {grid_code[:40]}"
+        if transformer_code and "transformer_code" in self.present:
+            found = self.transformers.get(transformer_code)
+            if found is None:
+                return f"unknown transformer: {transformer_code[:40]}"
+            if found[1] != self.grids[grid_code]:
+                return f"transformer {transformer_code} is not in grid {grid_code}"
+        return None
+
+    def validate(self, values: dict[str, Any]) -> dict[str, Any]:
+        """One row's fields (by column name) as the archive holds them, or ``InvalidRow``: the
+        row plan's checks, then its grid and transformer looked up (the re-play of a corrected
+        row; a file goes through ``row_plan`` and the staging batch)."""
+        names = [c.name for c in self.columns if c.required or c.name in self.present]
+        plan = self.row_plan({name: index for index, name in enumerate(names)})
+        staged, intentions = plan(0, [text(values.get(name)) for name in names])
+        fields = dict(zip(STAGED, staged[2:]))
+        problem = self.reference_problem(fields["grid_code"], fields["transformer_code"])
+        if problem:
+            raise InvalidRow(problem)
+        row = {name: fields[name] for name in ("customer_no", "name", "customer_type", "address")}
+        row["grid_id"] = self.grids[fields["grid_code"]]
+        for name in ("phone", "id_number", "meter_no", "contract_capacity_kva", "tariff"):
+            if name in self.present:
+                row[name] = fields[name]
         if "transformer_code" in self.present:
-            code = text(values.get("transformer_code"))
-            if staged:
-                if len(code) > _CODE_LENGTH:
-                    raise InvalidRow(f"unknown transformer: {code[:40]}")
-                row["transformer_code"] = code or None
-            elif code:
-                found = self.transformers.get(code)
-                if found is None:
-                    raise InvalidRow(f"unknown transformer: {code[:40]}")
-                if found[1] != row["grid_id"]:
-                    raise InvalidRow(f"transformer {code} is not in grid {grid_code}")
-                row["transformer_id"] = found[0]
-            else:
-                row["transformer_id"] = None
-        if "meter_no" in self.present:
-            row["meter_no"] = _limited(text(values.get("meter_no")), "meter number", 32) or None
-        if "contract_capacity_kva" in self.present:
-            row["contract_capacity_kva"] = decimal(values.get("contract_capacity_kva"),
-                                                   "contract capacity", places="0.1")
-        if "tariff" in self.present:
-            row["tariff"] = _limited(text(values.get("tariff")), "tariff", 64) or None
+            code = fields["transformer_code"]
+            row["transformer_id"] = self.transformers[code][0] if code else None
         if "updated_at" in self.present:
-            row["source_updated_at"] = moment(values.get("updated_at"), "updated_at")
+            row["source_updated_at"] = fields["source_updated_at"]
         if self.sync_intentions:
-            wanted: set[int] = set()
-            for part in _LIST_SPLIT.split(text(values.get("intentions"))):
-                if not part:
-                    continue
-                iid = self.intentions.get(part) or self.intentions.get(part.lower())
-                if iid is None:
-                    raise InvalidRow(f"unknown energy intention: {part[:40]}")
-                wanted.add(iid)
-            row["intentions"] = frozenset(wanted)
+            row["intentions"] = intentions
         return row
 
     def apply(self, rows: dict[Any, tuple[Record, dict[str, Any]]], now: dt.datetime) -> BatchResult:
@@ -399,32 +472,36 @@ class CustomerTarget:
     # --- the bulk path: staging table and set-based statements (app/jobs/staging.py) ---------
     bulk = True
 
-    def apply_staged(self, run_id: int, batch: list[tuple[int, Any, dict[str, Any], dict[str, Any]]],
-                     now: dt.datetime) -> BatchResult:
-        """Apply one batch of rows that passed ``validate(…, staged=True)``: (row number, the
-        record as ``Record.kept()`` gives it, file fields, validated row) in file order."""
-        from app.jobs.staging import StagedBatch
+    def staging_plan(self, run_id: int, positions: dict[str, int]) -> Callable[[int, Sequence[str]], Any]:
+        """``row_plan`` for the bulk path: values in the driver's storage form, under ``run_id``."""
+        self.positions = positions
+        dialect = self.session.get_bind().dialect.name
+        return self.row_plan(positions, run_id, storage_converters(dialect))
 
+    def apply_staged(self, run_id: int, batch: list[tuple[int, Any, dict[str, Any] | None, tuple, Any]],
+                     now: dt.datetime, loaded: Callable[[], None] = lambda: None) -> BatchResult:
+        """Apply one batch of rows that passed the staging plan: (row number, the record as
+        ``Record.kept()`` gives it, its fields by column — None for CSV rows, whose kept cells
+        give them again —, staging tuple, energy intentions) in file order.  ``loaded`` is
+        called once the batch is in the staging table (the rest is the database's work)."""
         staged = getattr(self, "_staged", None)
         if staged is None or staged.run_id != run_id:
             staged = self._staged = StagedBatch(self.session, run_id, self.compared)
         result = BatchResult()
         seen: set[str] = set()
         repeated: set[str] = set()
-        tuples = []
-        for row_number, _kept, _values, row in batch:
-            number = row["customer_no"]
+        for entry in batch:
+            number = entry[3][2]
             if number in seen:
                 repeated.add(number)
             seen.add(number)
-            tuples.append(staged.stage_tuple(row_number, row))
-        staged.load(tuples)
-        del tuples
+        staged.load([entry[3] for entry in batch])
+        loaded()
         reasons = staged.broken_references()
         if reasons:
             staged.drop(list(reasons))
-            result.rejected = [(Record.from_kept(number, kept), values, reasons[number])
-                               for number, kept, values, _ in batch if number in reasons]
+            result.rejected = [(Record.from_kept(number, kept), self._fields(kept, values), reasons[number])
+                               for number, kept, values, _, _ in batch if number in reasons]
         if repeated:
             result.superseded = staged.keep_last(repeated)
         if self.sync_intentions:
@@ -454,14 +531,20 @@ class CustomerTarget:
         staged.clear()
         return result
 
+    def _fields(self, kept: Any, values: dict[str, Any] | None) -> dict[str, Any]:
+        """A staged row's fields by column name, for the quarantine."""
+        if values is not None:
+            return values
+        return {name: kept[index] for name, index in self.positions.items()}
+
     def _apply_with_intentions(self, staged: Any, batch: list, reasons: dict[int, str], now: dt.datetime,
                                result: BatchResult) -> None:
         """The file lists energy intentions too: the customers' links are compared and replaced
         per customer (a small table next to the archive's columns)."""
         wanted: dict[str, frozenset[int]] = {}
-        for number, _kept, _values, row in batch:  # in file order: the later row wins
+        for number, _kept, _values, staged_row, intentions in batch:  # in file order: the later row wins
             if number not in reasons:
-                wanted[row["customer_no"]] = row["intentions"]
+                wanted[staged_row[2]] = intentions
         classified = staged.classify(now, per_row=True)
         staged.upsert(now)
         session = self.session
@@ -690,26 +773,146 @@ def run_sync(
         reader.close()
 
 
+@dataclass
+class _Batch:
+    """One batch as the reading thread hands it over: its rows checked, nothing written yet."""
+
+    good: dict[Any, tuple[Record, dict[str, Any]]] = field(default_factory=dict)  # the row path
+    staged: list[tuple[int, Any, dict[str, Any] | None, tuple, Any]] = field(default_factory=list)
+    bad: list[tuple[Record, dict[str, Any], str]] = field(default_factory=list)
+    count: int = 0
+    last_number: int = 0
+    superseded: int = 0
+    progress: float = 0.0
+    # Lets the reading thread start on the next batch (``_read_ahead``); called when this
+    # batch's own Python work is done and the database's begins.
+    read_next: Callable[[], None] = lambda: None
+
+
+def _text_cells(record: Record, header: list[str]) -> list[str]:
+    """A JSON or XLSX row's values as the texts a CSV row has, in header order."""
+    if record.values is not None:
+        lowered = {str(k).strip().lower(): v for k, v in record.values.items()}
+        return [text(lowered.get(title.lower())) for title in header]
+    return [text(cell) for cell in record.cells or ()]
+
+
+def _read_batches(reader: Reader, target: Any, plan: Callable[[int, Sequence[str]], Any] | None,
+                  positions: dict[str, int], batch_size: int, skip_until: int) -> Iterator[_Batch]:
+    """The file's rows after ``skip_until``, checked (by ``plan`` on the bulk path, else by the
+    target's ``validate``), in batches of ``batch_size``.  Touches no session: it runs in the
+    reading thread."""
+    header = reader.header
+    plain = reader.format == "csv"  # cells are already texts
+    batch = _Batch()
+    for record in reader.records():
+        if record.number <= skip_until:
+            continue
+        batch.count += 1
+        batch.last_number = record.number
+        shaped = False
+        try:
+            _check_shape(record, header)
+            shaped = True
+            if plan is not None:
+                staged_row, intentions = plan(record.number, record.cells if plain else _text_cells(record, header))
+                values = None if plain else _row_values(record, header, positions)
+                batch.staged.append((record.number, record.kept(), values, staged_row, intentions))
+            else:
+                row = target.validate(_row_values(record, header, positions))
+                key = target.key(row)
+                if key in batch.good:
+                    batch.superseded += 1  # the same key twice in one batch: the later row wins
+                batch.good[key] = (record, row)
+        except InvalidRow as error:
+            if shaped:
+                values = _row_values(record, header, positions)
+            elif record.cells is not None:
+                # A short or long row: keep what lines up, so the correction form is prefilled.
+                values = {n: record.cells[i] for n, i in positions.items() if i < len(record.cells)}
+            else:
+                values = {}
+            batch.bad.append((record, values, str(error)))
+        if batch.count >= batch_size:
+            batch.progress = reader.progress()
+            yield batch
+            batch = _Batch()
+    if batch.count:
+        batch.progress = reader.progress()
+        yield batch
+
+
+_DONE = object()
+
+
+def _read_ahead(batches: Iterator[_Batch]) -> Iterator[_Batch]:
+    """``batches`` produced by a thread of its own, one batch ahead: the next batch is read and
+    checked while the database writes this one (the drivers let go of the interpreter while
+    they wait for the server, and SQLite while a statement runs).  The caller alone touches the
+    session and commits, batch after batch in file order, so the resume point means what it
+    did.  The thread starts on the next batch when the caller calls the batch's ``read_next``
+    (once its rows are bulk-loaded: the load is Python work too, which the thread would slow
+    down) or takes the batch after — so at most two batches are alive at once.  An error in
+    the reading thread is raised here; when the caller stops early the thread stops after its
+    batch."""
+    handed: queue.SimpleQueue = queue.SimpleQueue()
+    permit = threading.Semaphore(1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while True:
+                permit.acquire()
+                if stop.is_set():
+                    return
+                batch = next(batches, _DONE)
+                handed.put((batch, None))
+                if batch is _DONE:
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, which raises it
+            handed.put((_DONE, error))
+
+    def once() -> Callable[[], None]:
+        released = []
+
+        def read_next() -> None:
+            if not released:
+                released.append(True)
+                permit.release()
+        return read_next
+
+    thread = threading.Thread(target=produce, name="sync-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            batch, error = handed.get()
+            if error is not None:
+                raise error
+            if batch is _DONE:
+                return
+            batch.read_next = once()
+            yield batch
+            batch.read_next()
+            del batch
+    finally:
+        stop.set()
+        permit.release()
+        thread.join()
+
+
 def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positions: dict[str, int],
             batch_size: int, progress: Callable[[float, Summary], None] | None, summary: Summary,
             now: Callable[[], dt.datetime]) -> None:
-    skip_until = run.last_row
     run_id, kind, checksum, filename = run.id, run.kind, run.checksum, run.filename
-    bulk = getattr(target, "bulk", False)
-    good: dict[Any, tuple[Record, dict[str, Any]]] = {}
-    staged: list[tuple[int, Any, dict[str, Any], dict[str, Any]]] = []  # the bulk path's batch
-    bad: list[tuple[Record, dict[str, Any], str]] = []
-    count, last_number, superseded = 0, 0, 0
 
-    def flush() -> None:
-        nonlocal good, staged, bad, count, superseded
+    def flush(batch: _Batch) -> None:
         moment_now = now()
-        if staged:
-            result = target.apply_staged(run_id, staged, moment_now)
+        if batch.staged:
+            result = target.apply_staged(run_id, batch.staged, moment_now, loaded=batch.read_next)
         else:
-            result = target.apply(good, moment_now) if good else BatchResult()
-        superseded += result.superseded
-        rejected = bad + result.rejected
+            result = target.apply(batch.good, moment_now) if batch.good else BatchResult()
+        superseded = batch.superseded + result.superseded
+        rejected = batch.bad + result.rejected
         if rejected:
             numbers = [r.number for r, _, _ in rejected]
             already = set(session.scalars(
@@ -727,52 +930,29 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
                 session.execute(insert(QuarantinedRow), fresh)
         # The batch's effects and the run's position commit together: the resume point.
         session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-            last_row=last_number, heartbeat_at=moment_now,
-            rows_read=SyncRun.rows_read + count,
+            last_row=batch.last_number, heartbeat_at=moment_now,
+            rows_read=SyncRun.rows_read + batch.count,
             inserted=SyncRun.inserted + result.inserted,
             updated=SyncRun.updated + result.updated + superseded,
             unchanged=SyncRun.unchanged + result.unchanged,
             quarantined=SyncRun.quarantined + len(rejected),
         ))
         session.commit()
-        summary.read += count
+        summary.read += batch.count
         summary.inserted += result.inserted
         summary.updated += result.updated + superseded
         summary.unchanged += result.unchanged
         summary.quarantined += len(rejected)
-        good, staged, bad, count, superseded = {}, [], [], 0, 0
         if progress:
-            progress(reader.progress(), summary)
+            progress(batch.progress, summary)
 
-    for record in reader.records():
-        if record.number <= skip_until:
-            continue
-        count += 1
-        last_number = record.number
-        values: dict[str, Any] = {}
-        try:
-            _check_shape(record, reader.header)
-            values = _row_values(record, reader.header, positions)
-            row = target.validate(values, staged=True) if bulk else target.validate(values)
-        except InvalidRow as error:
-            if not values and record.cells is not None:
-                # A short or long row: keep what lines up, so the correction form is prefilled.
-                values = {n: record.cells[i] for n, i in positions.items() if i < len(record.cells)}
-            bad.append((record, values, str(error)))
-        else:
-            if bulk:
-                staged.append((record.number, record.kept(), values, row))
-                if count >= batch_size:
-                    flush()
-                continue
-            key = target.key(row)
-            if key in good:
-                superseded += 1  # the same key twice in one batch: the later row wins
-            good[key] = (record, row)
-        if count >= batch_size:
-            flush()
-    if count:
-        flush()
+    plan = target.staging_plan(run_id, positions) if getattr(target, "bulk", False) else None
+    batches = _read_ahead(_read_batches(reader, target, plan, positions, batch_size, run.last_row))
+    try:
+        for batch in batches:
+            flush(batch)
+    finally:
+        batches.close()
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
