@@ -7,6 +7,7 @@ import csv
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterable
 
 import pytest
 from sqlalchemy import func, select
@@ -34,6 +35,14 @@ def good_row(n: int) -> list[str]:
 def broken_kind(n: int) -> int | None:
     """1 % of the rows are broken, in five kinds, evenly."""
     return (n // 100) % 5 if n % 100 == 37 else None
+
+
+def write_rows(path: Path, rows: Iterable[list[str]], encoding: str = "utf-8") -> None:
+    """A customer export of exactly ``rows``, under the Chinese header."""
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ZH_HEADER)
+        writer.writerows(rows)
 
 
 def write_archive(path: Path, rows: int, encoding: str = "gbk", header: list[str] = ZH_HEADER) -> dict[int, str]:
@@ -122,15 +131,16 @@ def test_a_changed_row_is_updated_and_the_others_left_alone(app, db_session, tmp
     write_archive(first, 300, encoding="utf-8")
     assert sync(app, "customers", str(first)).exit_code == 0
     second = tmp_path / "b.csv"
-    with second.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(ZH_HEADER)
+
+    def rows():  # type: ignore[no-untyped-def]
         for n in range(1, 301):
             row = good_row(n)
             if n == 5:
                 row[5] = "示范县新址路1号"
             if broken_kind(n) is None:
-                writer.writerow(row)
+                yield row
+
+    write_rows(second, rows())
     result = sync(app, "customers", str(second))
     assert summary_of(result.output) == {"read": 297, "inserted": 0, "updated": 1,
                                          "unchanged": 296, "quarantined": 0}
@@ -218,14 +228,15 @@ def test_an_error_while_reading_ahead_fails_the_run_and_keeps_the_batches_alread
     from app.jobs import sync as sync_module
 
     path = tmp_path / "archive.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(ZH_HEADER)
+
+    def rows():  # type: ignore[no-untyped-def]
         for n in range(1, 1201):
             row = good_row(n)
             if n == 700:
                 row[11] = "2026-11-02 08:00:00"
-            writer.writerow(row)
+            yield row
+
+    write_rows(path, rows())
     parse = sync_module.moment
 
     def moment(value, label):  # type: ignore[no-untyped-def]
