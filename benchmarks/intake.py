@@ -10,6 +10,7 @@ import time
 import uuid
 
 from benchmarks.common import Context, GunicornServer, at_least, demand, percentile, prepare_intake
+from benchmarks.cpu import CpuMeter, Spent
 
 SECONDS = float(os.environ.get("BENCH_INTAKE_SECONDS", "15"))
 CLIENTS = int(os.environ.get("BENCH_INTAKE_CLIENTS", "8"))
@@ -53,10 +54,15 @@ def run(ctx: Context) -> None:
         # warm every worker (imports, rule cache, connection pool)
         _drive(f"{server.url}/api/v1/intake/hotline_12345", headers, lambda n: demand(n, f"warm{tag}"), 2, CLIENTS)
         _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"), 1, CLIENTS)
+        meter = CpuMeter(server.process.pid)
+        before = meter.reading()
         ok, errors, lat = _drive(f"{server.url}/api/v1/intake/hotline_12345", headers,
                                  lambda n: demand(n, tag), SECONDS, CLIENTS)
+        spent = meter.since(before)
+        before = meter.reading()
         bare_ok, bare_errors, bare_lat = _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"),
                                                 SECONDS, CLIENTS)
+        bare_spent = meter.since(before)
     section = f"Intake through HTTP (gunicorn, {server.workers} workers, PostgreSQL, 50 routing rules)"
     rate, bare_rate = ok / SECONDS, bare_ok / SECONDS
     ratio = rate / bare_rate if bare_rate else 0.0
@@ -70,3 +76,14 @@ def run(ctx: Context) -> None:
             "bare endpoint p95", round(percentile(bare_lat, 95), 1))
     ctx.add(section, "intake errors", errors, "", "must be", 0.0,
             verdict="pass" if errors == 0 and bare_errors == 0 else "FAIL")
+    _add_cpu(ctx, section, "intake", spent, ok + errors)
+    _add_cpu(ctx, section, "bare endpoint", bare_spent, bare_ok + bare_errors)
+
+
+def _add_cpu(ctx: Context, section: str, kind: str, spent: Spent, requests: int) -> None:
+    """Where the two cores' time went per request: a rate is capped by the sum of the three."""
+    workers, database, client = spent.per_request_ms(requests)
+    ctx.add(section, f"{kind}: CPU per request (workers + PostgreSQL + clients)",
+            round(workers + database + client, 2), "ms",
+            note=f"gunicorn workers {workers:.2f} ms, PostgreSQL {database:.2f} ms (every postgres "
+                 f"process of the machine), the benchmark's clients {client:.2f} ms")

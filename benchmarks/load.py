@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.common import FULL, ROOT_DIR, Context, GunicornServer, prepare_intake
+from benchmarks.cpu import CpuMeter, postgres_seconds
 
 SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "60" if FULL else "30"))
 USERS = int(os.environ.get("BENCH_LOAD_USERS", "30"))
@@ -20,41 +21,6 @@ USERS = int(os.environ.get("BENCH_LOAD_USERS", "30"))
 P95_GOAL_MS = 300.0
 EXPECTED = ("POST /api/v1/intake/hotline_12345", "GET /api/v1/workorder/ (keyset page)",
             "GET /api/v1/workorder/<id>", "Aggregated")
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (gunicorn's workers), from /proc; none elsewhere."""
-    found = []
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(entry.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (/proc/<pid>/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _postgres_cpu_seconds() -> float:
-    """CPU time so far of every process named postgres (the server's backends and workers)."""
-    total = 0.0
-    for entry in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = entry.read_text()
-        except OSError:
-            continue
-        if text.split("(", 1)[1].split(")", 1)[0] == "postgres":
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def _quiet_database(database_url: str, idle_share: float = 0.1, longest: float = 180.0) -> str:
@@ -73,18 +39,12 @@ def _quiet_database(database_url: str, idle_share: float = 0.1, longest: float =
         conn.execute("CHECKPOINT")
     quiet = 0
     while time.monotonic() - started < longest and quiet < 2:
-        before = _postgres_cpu_seconds()
+        before = postgres_seconds()
         time.sleep(1.0)
-        quiet = quiet + 1 if _postgres_cpu_seconds() - before < idle_share else 0
+        quiet = quiet + 1 if postgres_seconds() - before < idle_share else 0
     waited = time.monotonic() - started
     return (f"CHECKPOINT and {waited:.0f} s until PostgreSQL was quiet" if quiet >= 2
             else f"PostgreSQL still busy after {waited:.0f} s")
-
-
-def _children_cpu_seconds() -> float:
-    """CPU time of this process's finished children (locust, once it has exited)."""
-    times = os.times()
-    return times.children_user + times.children_system
 
 
 def _set_passwords(app: object, names: list[str]) -> None:
@@ -112,17 +72,14 @@ def run(ctx: Context) -> None:
     with GunicornServer(ctx.database_url) as server, tempfile.TemporaryDirectory() as tmp:
         prefix = str(Path(tmp) / "load")
         env = dict(os.environ, LOAD_API_KEY=key, LOAD_USERS=accounts)
-        workers = _children(server.process.pid)
-        cpu_before = sum(_cpu_seconds(pid) for pid in workers)
-        database_before, client_before = _postgres_cpu_seconds(), _children_cpu_seconds()
+        meter = CpuMeter(server.process.pid, client_children=True)
+        before = meter.reading()
         result = subprocess.run(
             [sys.executable, "-m", "locust", "-f", "benchmarks/locustfile.py", "--headless",
              "-u", str(USERS), "-r", str(max(1, USERS // 5)), "-t", f"{SECONDS}s", "--stop-timeout", "5",
              "--host", server.url, "--csv", prefix, "--only-summary", "--loglevel", "WARNING"],
             cwd=ROOT_DIR, env=env, capture_output=True, text=True, timeout=SECONDS + 120)
-        server_cpu = sum(_cpu_seconds(pid) for pid in workers) - cpu_before
-        database_cpu = _postgres_cpu_seconds() - database_before
-        client_cpu = _children_cpu_seconds() - client_before
+        spent = meter.since(before)
         rows = list(csv.DictReader(open(prefix + "_stats.csv", encoding="utf-8")))
         failures = open(prefix + "_failures.csv", encoding="utf-8").read().strip().splitlines()[1:]
     section = (f"Load test (locust headless, {USERS} users for {SECONDS} s, gunicorn {server.workers} "
@@ -138,15 +95,15 @@ def run(ctx: Context) -> None:
         ctx.against(section, f"{label}: errors", errors, "", goal="0", ok=errors == 0,
                     note="; ".join(failures[:3]) if errors and name == "Aggregated" else "")
     total = sum(int(row["Request Count"]) for row in rows if row["Name"] == "Aggregated")
-    if workers and total:
+    if meter.workers and total:
         # What the machine's load cannot blur: the workers' own CPU time, sign-ins included
         # (a password hash each), over every request of the run.
-        ctx.add(section, "gunicorn workers' CPU per request", round(server_cpu * 1000 / total, 1), "ms",
-                note=f"{server_cpu:.1f} s of CPU over {total:,} requests; PostgreSQL's not included")
-        ctx.add(section, "PostgreSQL's CPU per request", round(database_cpu * 1000 / total, 1), "ms",
-                note=f"{database_cpu:.1f} s: every postgres process of the machine (on a shared machine, "
+        ctx.add(section, "gunicorn workers' CPU per request", round(spent.workers * 1000 / total, 1), "ms",
+                note=f"{spent.workers:.1f} s of CPU over {total:,} requests; PostgreSQL's not included")
+        ctx.add(section, "PostgreSQL's CPU per request", round(spent.database * 1000 / total, 1), "ms",
+                note=f"{spent.database:.1f} s: every postgres process of the machine (on a shared machine, "
                      f"others' queries too); before the run: {settled}")
-        ctx.add(section, "load generator's CPU per request (locust)", round(client_cpu * 1000 / total, 1), "ms",
+        ctx.add(section, "load generator's CPU per request (locust)", round(spent.client * 1000 / total, 1), "ms",
                 note="on the same two cores as the server: what it spends, the server cannot")
     ran = {row["Name"] for row in rows}
     for name in EXPECTED:

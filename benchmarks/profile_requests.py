@@ -25,6 +25,7 @@ import uuid
 from typing import Any, Callable
 
 from benchmarks.common import baseline, create_pg_database, demand, prepare_intake
+from benchmarks.cpu import postgres_seconds
 
 RequestKind = Callable[[Any], Callable[[], Any]]
 KINDS: dict[str, tuple[RequestKind, str]] = {}
@@ -124,7 +125,7 @@ class StatementCounter:
 
 
 def profile(app: Any, name: str, n: int, warmup: int, html: str | None, with_profile: bool,
-            depth: float, show_sql: bool = False) -> None:
+            depth: float, show_sql: bool = False, cprofile: str = "") -> None:
     from app.extensions import db
 
     setup, description = KINDS[name]
@@ -142,18 +143,33 @@ def profile(app: Any, name: str, n: int, warmup: int, html: str | None, with_pro
             print(f"  {number:3}. {statement[:400]}")
     counter = StatementCounter(engine)
     samples = []
+    database_started = postgres_seconds()
     cpu_started = time.process_time()
     for _ in range(n):
         started = time.perf_counter()
         one()
         samples.append((time.perf_counter() - started) * 1000)
     cpu = (time.process_time() - cpu_started) * 1000 / n
+    database_cpu = (postgres_seconds() - database_started) * 1000 / n
     counter.close()
     samples.sort()
     print(f"{name}: {description}")
     print(f"  {n} requests after {warmup} warm-up: mean {statistics.mean(samples):.2f} ms, "
           f"median {statistics.median(samples):.2f} ms, p95 {samples[int(0.95 * (n - 1))]:.2f} ms; "
-          f"{cpu:.2f} ms CPU of this process per request; {counter.count / n:.1f} SQL statements per request")
+          f"{cpu:.2f} ms CPU of this process and {database_cpu:.2f} ms of PostgreSQL's per request; "
+          f"{counter.count / n:.1f} SQL statements per request")
+    if cprofile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for _ in range(n):
+            one()
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(cprofile).print_stats(40)
+        if os.environ.get("PROFILE_DUMP"):
+            profiler.dump_stats(os.environ["PROFILE_DUMP"])
     if not with_profile:
         return
     from pyinstrument import Profiler
@@ -180,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="timing and SQL counts only")
     parser.add_argument("--threshold", type=float, default=1.0,
                         help="hide frames under this percentage of the total (default 1)")
+    parser.add_argument("--cprofile", default="", metavar="SORT",
+                        help="also profile the process's CPU with cProfile, sorted by SORT (tottime, cumulative)")
     parser.add_argument("--sql", action="store_true", help="print the SQL statements of one request")
     parser.add_argument("--list", action="store_true", help="list the request kinds")
     args = parser.parse_args(argv)
@@ -199,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         app = build_app(database_url)
         for kind in args.kinds:
             profile(app, kind, args.n, args.warmup, args.html, not args.no_profile, args.threshold,
-                    args.sql)
+                    args.sql, args.cprofile)
     finally:
         if app is not None:
             from app.extensions import db
