@@ -127,7 +127,6 @@ from app.models.workorder import ReturnVisit, WorkOrder, WorkOrderEvent  # noqa:
 Index("ix_work_order_station_resolved", WorkOrder.station_id, WorkOrder.resolved_at)
 Index("ix_work_order_station_evaluated", WorkOrder.station_id, WorkOrder.evaluated_at)
 Index("ix_work_order_station_deadline", WorkOrder.station_id, WorkOrder.deadline)
-Index("ix_work_order_station_state", WorkOrder.station_id, WorkOrder.state)
 Index("ix_work_order_return_visit_time", ReturnVisit.visited_at)
 Index("ix_work_order_event_actor_time", WorkOrderEvent.actor_id, WorkOrderEvent.created_at)
 Index("ix_work_order_event_action_time", WorkOrderEvent.action, WorkOrderEvent.created_at)

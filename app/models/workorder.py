@@ -103,7 +103,8 @@ class WorkOrder(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
-    channel: Mapped[str] = mapped_column(String(32), index=True)
+    # looked up through uq_work_order_channel_external (channel, external_id): no index of its own
+    channel: Mapped[str] = mapped_column(String(32))
     demand_type: Mapped[str] = mapped_column(String(32), index=True)
     external_id: Mapped[Optional[str]] = mapped_column(String(64))
     payload_hash: Mapped[Optional[str]] = mapped_column(String(64))
