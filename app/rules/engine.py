@@ -9,7 +9,11 @@ burst of intakes pays for it once: a change made in this process (``app.rules.st
 by the next run, one made in another process at most that many seconds later.
 
 ``run`` checks each rule on its own (business-rules' ``run_all`` does not say which rule fired)
-and returns the rules that fired with the effects their actions recorded.
+and returns the rules that fired with the effects their actions recorded.  Each rule's
+conditions are compiled once, when its set is loaded (``compile_conditions``), and the
+compiled sets are kept with the cache: a run reads each variable and wraps it in its
+business-rules operator type once, where business-rules' ``check_conditions_recursively``
+does both again for every condition that names it (50 rules: 61 times per order).
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
-from business_rules.engine import check_conditions_recursively, do_actions
+from business_rules.engine import do_actions
+from business_rules.fields import FIELD_NO_INPUT
 from business_rules.variables import BaseVariables
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -34,6 +39,67 @@ from app.rules.validation import validate_rules
 log = logging.getLogger(__name__)
 
 
+# One condition tree compiled: given the run's operands, whether it holds.
+Check = Callable[["Operands"], bool]
+
+
+class Operands:
+    """The variables of one run, each read and wrapped in its operator type (business-rules'
+    ``field_type``) on first use, then reused: a variable no condition reaches is never read."""
+
+    def __init__(self, variables: BaseVariables) -> None:
+        self.variables = variables
+        self.made: dict[str, Any] = {}
+
+    def __call__(self, name: str) -> Any:
+        try:
+            return self.made[name]
+        except KeyError:
+            pass
+        method = getattr(self.variables, name, None)
+        if method is None:
+            raise AssertionError(f"Variable {name} is not defined in class {type(self.variables).__name__}")
+        operand = self.made[name] = method.field_type(method())
+        return operand
+
+
+def compile_conditions(conditions: dict[str, Any]) -> Check:
+    """A condition tree ("all"/"any" of conditions, each ``{name, operator, value}``) as a
+    function with business-rules' meaning: the same operators of the same operator types,
+    "all"/"any" short-circuiting in order.  A malformed tree compiles to a check that raises
+    ``AssertionError`` (the rule is then skipped and logged, as before)."""
+    try:
+        return _compile(conditions)
+    except (AssertionError, KeyError, TypeError, AttributeError) as error:
+        message = f"malformed conditions: {error!r}"
+
+        def malformed(_operands: Operands) -> bool:
+            raise AssertionError(message)
+        return malformed
+
+
+def _compile(conditions: dict[str, Any]) -> Check:
+    keys = list(conditions.keys())
+    if keys in (["all"], ["any"]):
+        parts = tuple(_compile(c) for c in conditions[keys[0]])
+        assert parts, f"'{keys[0]}' needs at least one condition"
+        if keys == ["all"]:
+            return lambda operands: all(part(operands) for part in parts)
+        return lambda operands: any(part(operands) for part in parts)
+    assert "all" not in keys and "any" not in keys, "'all' and 'any' must stand alone"
+    name, operator, value = conditions["name"], conditions["operator"], conditions["value"]
+
+    def check(operands: Operands) -> bool:
+        operand = operands(name)
+        method = getattr(operand, operator, None)
+        if method is None:
+            raise AssertionError(f"Operator {operator} does not exist for type {type(operand).__name__}")
+        if getattr(method, "input_type", None) == FIELD_NO_INPUT:
+            return method()
+        return method(value)
+    return check
+
+
 @dataclass(frozen=True)
 class LoadedRuleSet:
     id: int | None
@@ -41,6 +107,11 @@ class LoadedRuleSet:
     version: int
     priority: int
     rules: tuple[dict[str, Any], ...]
+    # each rule's conditions compiled, in the order of ``rules`` (made with the set)
+    checks: tuple[Check, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "checks", tuple(compile_conditions(rule["conditions"]) for rule in self.rules))
 
 
 @dataclass
@@ -126,10 +197,11 @@ def run(
     """Check every rule of every set in order; a rule with ``"stop": true`` that fires ends
     its rule set.  Returns the rules that fired, each with the effects of its actions."""
     fired: list[Fired] = []
+    operands = Operands(variables)
     for rule_set in rule_sets:
-        for rule in rule_set.rules:
+        for rule, check in zip(rule_set.rules, rule_set.checks):
             try:
-                matched = check_conditions_recursively(rule["conditions"], variables)
+                matched = check(operands)
             except (AssertionError, TypeError, ValueError, ArithmeticError) as error:
                 log.warning("rule %s/%s could not be checked: %s", rule_set.name, rule["name"], error)
                 continue
