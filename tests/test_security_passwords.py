@@ -117,6 +117,29 @@ def test_wrong_passwords_count_and_unknown_or_inactive_accounts_are_refused(argo
         assert appbuilder.sm.get_user_by_id(user_id).fail_login_count == 0
 
 
+def test_an_account_stored_with_an_empty_password_cannot_be_entered_with_nul_bytes(app, client, accounts,
+                                                                                     caplog):
+    """pbkdf2 and scrypt hash "" and "\\x00" alike: an account that an older version stored
+    with an empty password must not open to one or more NUL bytes, by any way of signing in
+    (the REST login's schema refuses them first; the sign-in method itself refuses them too)."""
+    import logging
+
+    from app.extensions import appbuilder
+
+    for method in ("pbkdf2:sha256", "scrypt"):
+        name = f"pw_nul_{method.split(':')[0]}"
+        user_id = _account(app, name, generate_password_hash("", method=method))
+        assert passwords.verify_password(app.config, _stored(app, user_id), "\x00")  # the hazard
+        response = _login(client, name, "\x00")
+        assert response.status_code == 400 and "password" in response.get_json()["message"]
+        with app.test_request_context(), caplog.at_level(logging.INFO, logger="app.security.manager"):
+            for password in ("\x00", "\x00\x00\x00", ""):
+                assert appbuilder.sm.auth_user_db(name, password) is None, (method, password)
+        assert sum(name in record.getMessage() for record in caplog.records) == 3  # each refusal logged
+        assert _stored(app, user_id).startswith(method.split(":")[0])  # nothing re-hashed
+        caplog.clear()
+
+
 def test_new_accounts_resets_and_seeds_are_hashed_with_argon2id(argon2):
     from app.extensions import appbuilder, db
     from app.ops.scale import _shared_password_hash

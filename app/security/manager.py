@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from typing import Any
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder.api import expose, safe
+from flask_appbuilder.const import LOGMSG_WAR_SEC_LOGIN_FAILED
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.views import AuthOAuthView
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.utils import is_null_password
 from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_jwt_extended import current_user as current_user_jwt
 from flask_login import current_user, login_user
@@ -19,6 +22,8 @@ from flask_login import current_user, login_user
 from app.security import passwords, signon
 from app.security import views as _views
 from app.workflow.actor import Actor, actor_for_user
+
+log = logging.getLogger(__name__)
 
 
 def current_staff_user() -> Any | None:
@@ -202,12 +207,18 @@ class GridCareSecurityManager(SecurityManager):
         return user
 
     def check_db_password(self, username: str, password: str) -> Any:
-        """Flask-AppBuilder's database sign-in (user by name or e-mail, active, the same work
-        for a wrong name as for a wrong password, the sign-in counters), with the hashes of
+        """Flask-AppBuilder's database sign-in (``auth_user_db``: user by name or e-mail, active,
+        an empty or NUL-only password refused, the same work for a wrong name as for a wrong
+        password, failures logged, the sign-in counters), with the hashes of
         ``app/security/passwords.py``: a hash of an older method is replaced at sign-in."""
         config = current_app.config
-        if not password:
+        if not username:
             return None
+        # An empty password and one of NUL bytes hash alike: never accepted, whatever is stored.
+        if is_null_password(password):
+            log.info(LOGMSG_WAR_SEC_LOGIN_FAILED, username)
+            return None
+        first = self.get_first_user()
         user = self.find_user(username=username)
         if user is None:
             user = self.find_user(email=username)
@@ -215,12 +226,13 @@ class GridCareSecurityManager(SecurityManager):
             self.find_user(email=username)  # balance failure and success, as FAB does
         if user is None or not user.is_active:
             passwords.balance_failure(config)
-            first = self.get_first_user()
+            log.info(LOGMSG_WAR_SEC_LOGIN_FAILED, username)
             if first:
                 self.noop_user_update(first)
             return None
         if not passwords.verify_password(config, user.password, password):
             self.update_user_auth_stat(user, False)
+            log.info(LOGMSG_WAR_SEC_LOGIN_FAILED, username)
             return None
         if passwords.needs_rehash(config, user.password):
             user.password = passwords.hash_password(config, password)

@@ -76,7 +76,9 @@ def verify_password(config: Mapping[str, Any], stored: str | None, plain: str) -
 
 
 def needs_rehash(config: Mapping[str, Any], stored: str) -> bool:
-    """Whether ``stored`` was made with another method or weaker parameters than configured."""
+    """Whether ``stored`` should be made again with the configured method: made with another
+    method (for werkzeug's methods, the algorithm's name is compared, not its iterations), or,
+    for Argon2id, with parameters other than the configured ones."""
     if method(config) != ARGON2:  # a werkzeug method: "pbkdf2:sha256:600000", "scrypt"…
         return stored.split("$", 1)[0].split(":")[0] != method(config).split(":")[0]
     if not stored.startswith("$argon2id$"):
@@ -92,11 +94,18 @@ def _decoy(memory_kib: int, time_cost: int, parallelism: int) -> str:
     return _hasher(memory_kib, time_cost, parallelism).hash("gridcare-decoy-password")
 
 
+@lru_cache(maxsize=8)
+def _werkzeug_decoy(hash_method: str, salt_length: int) -> str:
+    return generate_password_hash("gridcare-decoy-password", method=hash_method, salt_length=salt_length)
+
+
 def balance_failure(config: Mapping[str, Any]) -> None:
-    """Spend what a real check spends, for an unknown or inactive account (no timing oracle)."""
+    """Spend what a real check of a hash of the configured method spends, for an unknown or
+    inactive account (no timing oracle between them and accounts hashed that way; an account
+    still holding an older method's hash costs that method until its next sign-in)."""
     if method(config) == ARGON2:
         h = hasher(config)
         stored = _decoy(h.memory_cost, h.time_cost, h.parallelism)
     else:
-        stored = str(config.get("AUTH_DB_FAKE_PASSWORD_HASH_CHECK") or hash_password(config, "decoy"))
+        stored = _werkzeug_decoy(method(config), int(config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16)))
     verify_password(config, stored, "not-the-password")
