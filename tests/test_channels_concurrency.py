@@ -132,3 +132,40 @@ def test_a_registration_still_open_does_not_hold_up_the_next_one(app):
         first.close()
         second.close()
         engine.dispose()
+
+
+@pytest.mark.databases("postgresql", "mysql")
+def test_a_repeat_committed_while_a_registration_is_open_is_found_and_linked(app):
+    """MariaDB reads from the transaction's first snapshot (REPEATABLE READ): an earlier order
+    that another registration committed after that snapshot is seen by the repeat query's
+    locking read, and must be loaded the same way — a plain read would not find it, and the
+    registration failed with an error instead of being flagged as a repeat."""
+    from sqlalchemy import create_engine, func, select
+    from sqlalchemy.orm import Session
+
+    from app.models.channel import DuplicateReview
+    from app.workflow import service
+    from tests.factories import actor, grid
+
+    def register(session: Session):  # noqa: ANN202
+        return service.register_order(session, actor(session, "operator1"), channel="hotline_12345",
+                                      demand_type="report", content="幸福路3号门口电线杆倾斜，有危险",
+                                      phone="13912340000", grid_id=grid(session, "ST001-G01").id)
+
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    late, early = Session(engine), Session(engine)
+    try:
+        late.scalar(select(func.count()).select_from(WorkOrder))  # its snapshot is taken here
+        earlier = register(early)
+        early.commit()
+        repeat = register(late)
+        late.commit()
+        assert repeat.duplicate_of_id == earlier.id
+        review = late.scalar(select(DuplicateReview).where(DuplicateReview.order_id == repeat.id))
+        assert review is not None and review.duplicate_of_id == earlier.id
+    finally:
+        late.rollback()
+        early.rollback()
+        late.close()
+        early.close()
+        engine.dispose()

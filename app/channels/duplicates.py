@@ -60,9 +60,16 @@ def find_earlier(session: Session, order: WorkOrder) -> tuple[WorkOrder, float, 
     if best is None:
         return None
     candidate, score, matched = best
-    # Link to the original, not to another repeat of it.
-    target = session.get(WorkOrder, candidate.duplicate_of_id) if candidate.duplicate_of_id else None
-    return target or session.get(WorkOrder, candidate.id), score, matched
+    # Link to the original, not to another repeat of it.  Loaded with a locking read like the
+    # candidates: on MariaDB (REPEATABLE READ) a plain read answers from this transaction's
+    # first snapshot, which may not hold an order committed since.
+    target = _locked(session, candidate.duplicate_of_id) if candidate.duplicate_of_id else None
+    target = target or _locked(session, candidate.id)
+    return (target, score, matched) if target is not None else None
+
+
+def _locked(session: Session, order_id: int) -> WorkOrder | None:
+    return session.get(WorkOrder, order_id, with_for_update={"read": True})
 
 
 @functools.cache
