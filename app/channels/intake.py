@@ -151,7 +151,7 @@ def find_order(session: Session, channel: str, external_id: str) -> WorkOrder | 
     )
 
 
-_KNOWN = select(WorkOrder.id, WorkOrder.payload_hash).where(
+_KNOWN = select(WorkOrder.id).where(
     WorkOrder.channel == bindparam("channel"), WorkOrder.external_id == bindparam("external_id"))
 
 # On SQLite every transaction begins IMMEDIATE (app/__init__.py), so writers queue on the

@@ -510,17 +510,7 @@ def _event(
     now: dt.datetime,
     data: dict[str, Any] | None = None,
 ) -> WorkOrderEvent:
-    event = WorkOrderEvent(
-        order_id=order.id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor_id=actor.user_id,
-        actor_name=actor.display_name,
-        note=note,
-        data=data,
-        created_at=now,
-    )
+    event = WorkOrderEvent(**_event_row(order, actor, action, from_state, to_state, note, now, data))
     session.add(event)
     return event
 
@@ -528,7 +518,8 @@ def _event(
 def _event_row(order: WorkOrder, actor: Actor, action: str, from_state: str | None,
                to_state: str | None, note: str | None, now: dt.datetime,
                data: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The row ``_event`` would add, for a Core insert (``_INSERT_EVENTS``)."""
+    """A timeline event's row: added through the session by ``_event``, or inserted with
+    Core (``_INSERT_EVENTS``) by the registration."""
     return {"order_id": order.id, "action": action, "from_state": from_state, "to_state": to_state,
             "actor_id": actor.user_id, "actor_name": actor.display_name, "note": note, "data": data,
             "created_at": now}
