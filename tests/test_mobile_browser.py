@@ -289,3 +289,24 @@ def test_an_expired_access_token_is_refreshed_without_signing_in_again(phone, li
     token = page.evaluate("""new Promise(resolve => { const r = indexedDB.open('gridcare-m', 1); r.onsuccess = () => {
         const q = r.result.transaction('kv').objectStore('kv').get('access_token'); q.onsuccess = () => resolve(q.result); }; })""")
     assert token != "not-a-token" and token.count(".") == 2
+
+
+def test_a_record_form_opened_stays_open_when_a_sync_ends_meanwhile(phone, live_server):
+    """A district manager opens the box–meter form; the phone comes back online and a sync
+    runs and ends: the form must stay open under their fingers (a sync's end used to redraw
+    the screen and fold it away unless something had been typed)."""
+    context, page = phone
+    _sign_in(page, live_server)
+    page.wait_for_selector("#sync:has-text('已同步')")
+    page.click("nav button[data-tab=register]")
+    form = "details[data-record='/api/v1/onsite/anomalies']"
+    page.click(f"{form} > summary")
+    page.wait_for_selector(f"{form}[open] #a-grid_id", state="visible")
+    page.eval_on_selector(form, "d => { d.dataset.mark = 'opened'; }")
+    context.set_offline(True)
+    page.wait_for_selector("#sync.offline")
+    context.set_offline(False)  # the "online" event starts a sync
+    page.wait_for_selector("#sync:has-text('已同步')")
+    page.wait_for_timeout(1000)  # a redraw after the sync's end would have come by now
+    assert page.eval_on_selector(form, "d => [d.dataset.mark || null, d.open]") == ["opened", True]
+    page.select_option("#a-grid_id", index=1)

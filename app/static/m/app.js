@@ -565,6 +565,8 @@ async function logout() {
 
 // --- start --------------------------------------------------------------------------------------
 view().addEventListener("input", () => { view().dataset.dirty = "1"; });
+// Opening a record form is starting to fill it: a sync that ends meanwhile must not close it.
+view().addEventListener("toggle", (event) => { if (event.target.open) view().dataset.dirty = "1"; }, true);
 document.getElementById("tabs").addEventListener("click", (event) => {
   const tab = event.target.closest("button[data-tab]");
   if (tab) go(tab.dataset.tab);
