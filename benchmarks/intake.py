@@ -54,6 +54,7 @@ def run(ctx: Context) -> None:
         # warm every worker (imports, rule cache, connection pool)
         _drive(f"{server.url}/api/v1/intake/hotline_12345", headers, lambda n: demand(n, f"warm{tag}"), 2, CLIENTS)
         _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"), 1, CLIENTS)
+        _drive(f"{server.url}/_bench/floor", headers, lambda n: demand(n, "floor"), 2, CLIENTS)
         meter = CpuMeter(server.process.pid)
         before = meter.reading()
         ok, errors, lat = _drive(f"{server.url}/api/v1/intake/hotline_12345", headers,
@@ -63,6 +64,10 @@ def run(ctx: Context) -> None:
         bare_ok, bare_errors, bare_lat = _drive(f"{server.url}/_bench/bare", {}, lambda n: demand(n, "bare"),
                                                 SECONDS, CLIENTS)
         bare_spent = meter.since(before)
+        before = meter.reading()
+        floor_ok, floor_errors, floor_lat = _drive(f"{server.url}/_bench/floor", headers,
+                                                   lambda n: demand(n, "floor"), SECONDS, CLIENTS)
+        floor_spent = meter.since(before)
     section = f"Intake through HTTP (gunicorn, {server.workers} workers, PostgreSQL, 50 routing rules)"
     rate, bare_rate = ok / SECONDS, bare_ok / SECONDS
     ratio = rate / bare_rate if bare_rate else 0.0
@@ -76,7 +81,15 @@ def run(ctx: Context) -> None:
             "bare endpoint p95", round(percentile(bare_lat, 95), 1))
     ctx.add(section, "intake errors", errors, "", "must be", 0.0,
             verdict="pass" if errors == 0 and bare_errors == 0 else "FAIL")
+    floor_rate = floor_ok / SECONDS
+    ctx.add(section, "floor: a registration's writes alone (benchmarks/floor.py)", round(floor_rate, 1), "orders/s",
+            "bare Flask endpoint on the same server", round(bare_rate, 1),
+            verdict="pass" if floor_errors == 0 else "FAIL",
+            note=f"{floor_rate / bare_rate if bare_rate else 0:.2f} × the bare endpoint: the ceiling of any intake that "
+                 f"keeps these writes on this server (the statements of a real registration replayed through "
+                 f"psycopg, nothing else); {floor_errors} errors; p95 {percentile(floor_lat, 95):.1f} ms")
     _add_cpu(ctx, section, "intake", spent, ok + errors)
+    _add_cpu(ctx, section, "floor", floor_spent, floor_ok + floor_errors)
     _add_cpu(ctx, section, "bare endpoint", bare_spent, bare_ok + bare_errors)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from benchmarks.common import FULL, ROOT_DIR, Context, GunicornServer, prepare_intake
 from benchmarks.cpu import CpuMeter, postgres_seconds
+from benchmarks.pg_activity import ActivitySampler
 
 SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "60" if FULL else "30"))
 USERS = int(os.environ.get("BENCH_LOAD_USERS", "30"))
@@ -74,11 +75,12 @@ def run(ctx: Context) -> None:
         env = dict(os.environ, LOAD_API_KEY=key, LOAD_USERS=accounts)
         meter = CpuMeter(server.process.pid, client_children=True)
         before = meter.reading()
-        result = subprocess.run(
-            [sys.executable, "-m", "locust", "-f", "benchmarks/locustfile.py", "--headless",
-             "-u", str(USERS), "-r", str(max(1, USERS // 5)), "-t", f"{SECONDS}s", "--stop-timeout", "5",
-             "--host", server.url, "--csv", prefix, "--only-summary", "--loglevel", "WARNING"],
-            cwd=ROOT_DIR, env=env, capture_output=True, text=True, timeout=SECONDS + 120)
+        with ActivitySampler(ctx.database_url) as activity:
+            result = subprocess.run(
+                [sys.executable, "-m", "locust", "-f", "benchmarks/locustfile.py", "--headless",
+                 "-u", str(USERS), "-r", str(max(1, USERS // 5)), "-t", f"{SECONDS}s", "--stop-timeout", "5",
+                 "--host", server.url, "--csv", prefix, "--only-summary", "--loglevel", "WARNING"],
+                cwd=ROOT_DIR, env=env, capture_output=True, text=True, timeout=SECONDS + 120)
         spent = meter.since(before)
         rows = list(csv.DictReader(open(prefix + "_stats.csv", encoding="utf-8")))
         failures = open(prefix + "_failures.csv", encoding="utf-8").read().strip().splitlines()[1:]
@@ -102,7 +104,7 @@ def run(ctx: Context) -> None:
                 note=f"{spent.workers:.1f} s of CPU over {total:,} requests; PostgreSQL's not included")
         ctx.add(section, "PostgreSQL's CPU per request", round(spent.database * 1000 / total, 1), "ms",
                 note=f"{spent.database:.1f} s: every postgres process of the machine (on a shared machine, "
-                     f"others' queries too); before the run: {settled}")
+                     f"others' queries too); before the run: {settled}; during it, {activity.summary()}")
         ctx.add(section, "load generator's CPU per request (locust)", round(spent.client * 1000 / total, 1), "ms",
                 note="on the same two cores as the server: what it spends, the server cannot")
     ran = {row["Name"] for row in rows}
