@@ -97,6 +97,14 @@ def _changes(obj: Any, operation: str) -> dict[str, Any]:
     return changes
 
 
+def _entry_row(who: tuple[int | None, str | None, str | None], operation: str, entity: str,
+               entity_id: str | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """One audit_log row: who (``_who()``), now, what was done to which entity, and how."""
+    user_id, username, address = who
+    return {"at": clock.now(), "user_id": user_id, "username": username, "remote_addr": address,
+            "operation": operation, "entity": entity, "entity_id": entity_id, "changes": changes}
+
+
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry):
@@ -113,17 +121,14 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
             pending.append((obj, "delete"))
     if not pending:
         return
-    user_id, username, address = _who()
+    who = _who()
     session.info.setdefault("audit_pending", [])
     for obj, operation in pending:
         changes = _changes(obj, operation)
         if operation == "update" and not changes:
             continue
-        session.info["audit_pending"].append(
-            (obj, AuditEntry(at=clock.now(), user_id=user_id, username=username,
-                             remote_addr=address, operation=operation, entity=obj.__tablename__,
-                             entity_id=None, changes=changes))
-        )
+        # the entity's id is known once the flush has inserted it (_after_flush)
+        session.info["audit_pending"].append((obj, _entry_row(who, operation, obj.__tablename__, None, changes)))
 
 
 def _after_flush(session: Session, _context: Any) -> None:
@@ -131,14 +136,10 @@ def _after_flush(session: Session, _context: Any) -> None:
     if not pending:
         return
     rows = []
-    for obj, entry in pending:
+    for obj, row in pending:
         identity = inspect(obj).identity
-        rows.append({
-            "at": entry.at, "user_id": entry.user_id, "username": entry.username,
-            "remote_addr": entry.remote_addr, "operation": entry.operation, "entity": entry.entity,
-            "entity_id": ",".join(str(i) for i in identity) if identity else None,
-            "changes": entry.changes,
-        })
+        row["entity_id"] = ",".join(str(i) for i in identity) if identity else None
+        rows.append(row)
     # Inserted with the flush's own connection: same transaction as the change itself.
     session.connection().execute(AuditEntry.__table__.insert(), rows)
 
@@ -152,12 +153,9 @@ def creation_changes(obj: Any) -> dict[str, Any]:
 def log_creation(session: Session, obj: Any, changes: dict[str, Any]) -> None:
     """The audit entry of ``obj`` inserted by its caller with a Core statement (not flushed),
     in the session's transaction: the row the flush listeners would have written."""
-    user_id, username, address = _who()
     identity = inspect(obj).mapper.primary_key_from_instance(obj)
-    session.connection().execute(_INSERT_ENTRY, {
-        "at": clock.now(), "user_id": user_id, "username": username, "remote_addr": address,
-        "operation": "create", "entity": obj.__tablename__,
-        "entity_id": ",".join(str(i) for i in identity), "changes": changes})
+    session.connection().execute(_INSERT_ENTRY, _entry_row(
+        _who(), "create", obj.__tablename__, ",".join(str(i) for i in identity), changes))
 
 
 _INSERT_ENTRY = AuditEntry.__table__.insert().inline()
@@ -167,11 +165,9 @@ def log_personal_data_access(session: Session, fields: dict[str, int], *, method
     """One entry per request that showed full phone or ID numbers: who, when, from where,
     which kind and how many (never the numbers themselves).  Committed at once: the page
     or answer has already been given."""
-    user_id, username, address = _who()
-    session.execute(AuditEntry.__table__.insert().values(
-        at=clock.now(), user_id=user_id, username=username, remote_addr=address,
-        operation="read", entity="personal_data", entity_id=None,
-        changes={"event": PERSONAL_DATA_ACCESS, "method": method, "path": path[:500], "fields": fields}))
+    session.execute(_INSERT_ENTRY, _entry_row(
+        _who(), "read", "personal_data", None,
+        {"event": PERSONAL_DATA_ACCESS, "method": method, "path": path[:500], "fields": fields}))
     session.commit()
 
 

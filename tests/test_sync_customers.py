@@ -254,3 +254,34 @@ def test_an_error_while_reading_ahead_fails_the_run_and_keeps_the_batches_alread
     assert run.last_row == 501  # the first batch (file rows 2–501) committed, nothing after it
     assert db_session.scalar(select(func.count()).select_from(Customer)) == 500
     assert not [t for t in threading.enumerate() if t.name == "sync-reader"]
+
+
+@pytest.mark.databases("postgresql")
+def test_a_pooled_connections_staging_twin_of_an_older_table_shape_is_made_again(db_session):
+    """PostgreSQL stages each batch in a temporary twin of the staging table that a pooled
+    connection keeps; a twin made before a migration changed the table's columns must not
+    take the next run's COPY (which names the new columns)."""
+    from sqlalchemy import text
+
+    from app.jobs.staging import StagedBatch
+
+    def columns(relation: str) -> list[str]:
+        return list(db_session.scalars(text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass(:r) AND attnum > 0 "
+            "AND NOT attisdropped ORDER BY attnum"), {"r": relation}))
+
+    shared = columns("public.sync_staging_customer")
+    connection = db_session.connection()
+    connection.exec_driver_sql("CREATE TEMPORARY TABLE sync_staging_customer (run_id integer, row_number integer)"
+                               " ON COMMIT PRESERVE ROWS")
+    assert columns("pg_temp.sync_staging_customer") == ["run_id", "row_number"]
+
+    StagedBatch._private_twin(connection)
+
+    assert columns("pg_temp.sync_staging_customer") == shared
+    # A twin of the current shape is kept as it is (no DDL per batch): a row put in it stays.
+    connection.exec_driver_sql("INSERT INTO pg_temp.sync_staging_customer (run_id, row_number, customer_no) "
+                               "VALUES (1, 1, 'kept')")
+    StagedBatch._private_twin(connection)
+    assert db_session.scalar(text("SELECT count(*) FROM pg_temp.sync_staging_customer")) == 1
+    db_session.rollback()

@@ -44,6 +44,17 @@ STAGED = ("customer_no", "name", "customer_type", "phone", "phone_key", "phone_t
 _TARGET = {"grid_code": "grid_id", "transformer_code": "transformer_id"}
 
 
+# True when this connection's temporary twin exists and has the shared table's columns.
+_TWIN_IS_CURRENT = """
+SELECT coalesce((SELECT string_agg(attname::text, ',' ORDER BY attnum) FROM pg_attribute
+                 WHERE attrelid = to_regclass('pg_temp.sync_staging_customer') AND attnum > 0
+                   AND NOT attisdropped)
+                = (SELECT string_agg(attname::text, ',' ORDER BY attnum) FROM pg_attribute
+                   WHERE attrelid = to_regclass(quote_ident(current_schema()) || '.sync_staging_customer')
+                     AND attnum > 0 AND NOT attisdropped), false)
+"""
+
+
 def storage_converters(dialect: str) -> tuple[Any, Any]:
     """How a datetime (aware, UTC) and a Decimal are handed to the driver on ``dialect``:
     the form SQLAlchemy's own types would store, so staged and archived values compare equal."""
@@ -101,8 +112,11 @@ class StagedBatch:
         every row the run had staged so far (after 910,000 rows of one run the table was
         294 MB for 10,000 live rows), so the sync slowed down as the file went on.  The twin
         has the shared table's name and columns: the session's temporary schema comes first on
-        the search path, so every statement here reaches it unchanged."""
-        if connection.exec_driver_sql("SELECT to_regclass('pg_temp.sync_staging_customer')").scalar() is None:
+        the search path, so every statement here reaches it unchanged.  A pooled connection
+        keeps its twin across runs: one made before a migration changed the shared table's
+        columns is made again (the check that the twin exists compares the columns too)."""
+        if not connection.exec_driver_sql(_TWIN_IS_CURRENT).scalar():
+            connection.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.sync_staging_customer")
             connection.exec_driver_sql(
                 "CREATE TEMPORARY TABLE sync_staging_customer (LIKE sync_staging_customer INCLUDING ALL)"
                 " ON COMMIT DELETE ROWS")

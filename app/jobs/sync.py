@@ -693,12 +693,18 @@ def _resumable_run(session: Session, kind: str, checksum: str, now: dt.datetime)
     return run
 
 
-def _row_values(record: Record, header: list[str], positions: dict[str, int]) -> dict[str, Any]:
+def _in_header_order(record: Record, header: list[str]) -> Sequence[Any]:
+    """A row's values in header order: a CSV row's cells as they are, a JSON or XLSX row's
+    values found by their column's title (case and surrounding spaces aside)."""
     if record.values is not None:
         lowered = {str(k).strip().lower(): v for k, v in record.values.items()}
-        return {name: lowered.get(header[index].lower()) for name, index in positions.items()}
-    assert record.cells is not None
-    return {name: record.cells[index] for name, index in positions.items()}
+        return [lowered.get(title.lower()) for title in header]
+    return record.cells or ()
+
+
+def _row_values(record: Record, header: list[str], positions: dict[str, int]) -> dict[str, Any]:
+    values = _in_header_order(record, header)
+    return {name: values[index] for name, index in positions.items()}
 
 
 def _check_shape(record: Record, header: list[str]) -> None:
@@ -791,10 +797,7 @@ class _Batch:
 
 def _text_cells(record: Record, header: list[str]) -> list[str]:
     """A JSON or XLSX row's values as the texts a CSV row has, in header order."""
-    if record.values is not None:
-        lowered = {str(k).strip().lower(): v for k, v in record.values.items()}
-        return [text(lowered.get(title.lower())) for title in header]
-    return [text(cell) for cell in record.cells or ()]
+    return [text(value) for value in _in_header_order(record, header)]
 
 
 def _read_batches(reader: Reader, target: Any, plan: Callable[[int, Sequence[str]], Any] | None,
