@@ -247,7 +247,7 @@ def test_an_error_while_reading_ahead_fails_the_run_and_keeps_the_batches_alread
     monkeypatch.setattr(sync_module, "moment", moment)
 
     with app.app_context(), pytest.raises(RuntimeError, match="the disk went away"):
-        sync_module.run_sync(db.session, "customers", path, batch_size=500)
+        sync_module.run_sync(db.session, "customers", path, batch_size=500, commit_rows=500)
 
     run = db_session.scalar(select(SyncRun))
     assert run.status == "failed" and run.error == "the disk went away"

@@ -33,7 +33,10 @@ def _cli_env(database_url: str) -> dict[str, str]:
 def _sync_process(database_url: str, path: Path) -> subprocess.Popen:
     flask = str(Path(sys.executable).with_name("flask"))
     return subprocess.Popen(
-        [flask, "--app", "app", "gridcare", "sync", "customers", str(path), "--batch-size", "500"],
+        # four batches to a commit: the resume point is the last committed group, on SQLite
+        # (which groups its commits by default) as on the others
+        [flask, "--app", "app", "gridcare", "sync", "customers", str(path), "--batch-size", "500",
+         "--commit-rows", "2000"],
         cwd=ROOT, env=_cli_env(database_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -73,6 +76,7 @@ def test_sync_killed_part_way_and_run_again_equals_one_uninterrupted_run(app, da
     db_session.rollback()
     run = db_session.scalar(select(SyncRun))
     assert run.status == "running" and 0 < run.last_row < ROWS + 1
+    assert (run.last_row - 1) % 2000 == 0, run.last_row  # a whole group of batches (rows from line 2)
     partial = db_session.scalar(select(func.count()).select_from(Customer))
     assert 0 < partial < ROWS * 0.99
 

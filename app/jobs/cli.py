@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 sync_group = AppGroup("sync", help="Import a marketing-system export (营销2.0).")
 
 
-def _run(kind: str, path: str, batch_size: int) -> None:
+def _run(kind: str, path: str, batch_size: int, commit_rows: int | None) -> None:
     from app.extensions import db
     from app.jobs.sync import SyncError, run_sync
 
@@ -25,7 +25,8 @@ def _run(kind: str, path: str, batch_size: int) -> None:
                 state["done"] = target
 
         try:
-            summary = run_sync(db.session, kind, path, batch_size=batch_size, progress=progress)
+            summary = run_sync(db.session, kind, path, batch_size=batch_size, commit_rows=commit_rows,
+                               progress=progress)
         except SyncError as error:
             click.echo("", err=True)
             click.echo(f"error: {error}", err=True)
@@ -45,17 +46,21 @@ def _run(kind: str, path: str, batch_size: int) -> None:
 @sync_group.command("customers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
-def sync_customers(path: str, batch_size: int) -> None:
+@click.option("--commit-rows", type=click.IntRange(1), default=None,
+              help="commit after at least this many rows (default: every batch; on SQLite every 100,000)")
+def sync_customers(path: str, batch_size: int, commit_rows: int | None) -> None:
     """Customer archive (户号, 户名, 用电类别, … or customer_no, name, customer_type, …)."""
-    _run("customers", path, batch_size)
+    _run("customers", path, batch_size, commit_rows)
 
 
 @sync_group.command("bills")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
-def sync_bills(path: str, batch_size: int) -> None:
+@click.option("--commit-rows", type=click.IntRange(1), default=None,
+              help="commit after at least this many rows (default: every batch; on SQLite every 100,000)")
+def sync_bills(path: str, batch_size: int, commit_rows: int | None) -> None:
     """Monthly bills (户号, 账期, 总电量, …, 电费金额)."""
-    _run("bills", path, batch_size)
+    _run("bills", path, batch_size, commit_rows)
 
 
 @click.command("scheduler")

@@ -45,6 +45,12 @@ from app.workflow.calendar import LOCAL_TZ
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 10_000
+# SQLite commits a run's batches in groups of at least this many rows (``commit_rows``): every
+# commit writes each page the batch touched to the WAL and checkpoints it back, and 10,000
+# rows with random phone digests touch most leaf pages of the two digest indexes at a million
+# customers (a commit per 10,000 rows was a third of a 1,000,000-row sync). PostgreSQL and
+# MariaDB commit every batch.
+SQLITE_COMMIT_ROWS = 100_000
 # A run whose process has not written for this long is considered dead and may be resumed.
 STALE_AFTER = dt.timedelta(minutes=5)
 
@@ -722,10 +728,14 @@ def run_sync(
     path: str | Path,
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    commit_rows: int | None = None,
     progress: Callable[[float, Summary], None] | None = None,
     now: Callable[[], dt.datetime] = utcnow,
 ) -> Summary:
-    """Sync one export file; resumes an interrupted run of the same file.  Commits per batch."""
+    """Sync one export file; resumes an interrupted run of the same file.  Commits once
+    ``commit_rows`` rows have been applied since the last commit (default: every batch on
+    PostgreSQL and MariaDB, every ``SQLITE_COMMIT_ROWS`` on SQLite), and at the end: a run
+    killed part-way resumes after its last committed row."""
     if kind not in TARGETS:
         raise SyncError(f"unknown sync kind: {kind}")
     path = Path(path)
@@ -757,7 +767,10 @@ def run_sync(
         summary = Summary(kind=kind, filename=path.name, run_id=run.id, resumed_after_row=run.last_row,
                           encoding=reader.encoding, file_format=reader.format)
         try:
-            _stream(session, run, reader, target, positions, batch_size, progress, summary, now)
+            if commit_rows is None:
+                sqlite = session.get_bind().dialect.name == "sqlite"
+                commit_rows = max(batch_size, SQLITE_COMMIT_ROWS) if sqlite else batch_size
+            _stream(session, run, reader, target, positions, batch_size, commit_rows, progress, summary, now)
         except Exception as error:
             session.rollback()
             failed = session.get(SyncRun, summary.run_id)
@@ -904,9 +917,10 @@ def _read_ahead(batches: Iterator[_Batch]) -> Iterator[_Batch]:
 
 
 def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positions: dict[str, int],
-            batch_size: int, progress: Callable[[float, Summary], None] | None, summary: Summary,
-            now: Callable[[], dt.datetime]) -> None:
+            batch_size: int, commit_rows: int, progress: Callable[[float, Summary], None] | None,
+            summary: Summary, now: Callable[[], dt.datetime]) -> None:
     run_id, kind, checksum, filename = run.id, run.kind, run.checksum, run.filename
+    uncommitted = [0]  # rows applied since the last commit
 
     def flush(batch: _Batch) -> None:
         moment_now = now()
@@ -932,6 +946,7 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
             if fresh:
                 session.execute(insert(QuarantinedRow), fresh)
         # The batch's effects and the run's position commit together: the resume point.
+        uncommitted[0] += batch.count
         session.execute(update(SyncRun).where(SyncRun.id == run_id).values(
             last_row=batch.last_number, heartbeat_at=moment_now,
             rows_read=SyncRun.rows_read + batch.count,
@@ -940,7 +955,9 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
             unchanged=SyncRun.unchanged + result.unchanged,
             quarantined=SyncRun.quarantined + len(rejected),
         ))
-        session.commit()
+        if uncommitted[0] >= commit_rows:
+            session.commit()
+            uncommitted[0] = 0
         summary.read += batch.count
         summary.inserted += result.inserted
         summary.updated += result.updated + superseded
@@ -954,6 +971,7 @@ def _stream(session: Session, run: SyncRun, reader: Reader, target: Any, positio
     try:
         for batch in batches:
             flush(batch)
+        session.commit()
     finally:
         batches.close()
 
