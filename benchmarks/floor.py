@@ -1,6 +1,6 @@
 """The floor of an intake request on this machine: ``POST /_bench/floor`` writes what a
 registration writes — the very statements and parameters of a real one, replayed through the
-driver — and nothing else: no ORM, no validation, no routing, no exactly-once loop.
+driver on a connection of the application's pool — and nothing else: no ORM, no validation, no routing, no exactly-once loop.
 
 Each gunicorn worker, at its first floor request, registers two real demands through the
 application (in-process, with the caller's API key) and records the SQL statements of the
@@ -82,15 +82,17 @@ def install(app: Flask) -> None:
 
     @app.route("/_bench/floor", methods=["POST"])
     def floor():  # type: ignore[no-untyped-def]
-        import psycopg
-
         json.loads(request.get_data() or b"{}")
         with _lock:
             if not _recorded:
                 _recorded.extend(_record(app, request.headers["X-API-Key"]))
-                url = app.config["SQLALCHEMY_DATABASE_URI"].replace("postgresql+psycopg://", "postgresql://")
-                _connection.append(psycopg.connect(url))
-        conn = _connection[0]
+                # a connection of the application's pool: the same session settings as the
+                # intake's (plan_cache_mode, psycopg's preparing), held by this process
+                from app.extensions import db
+
+                with app.app_context():
+                    _connection.append(db.engine.raw_connection())
+        conn = _connection[0].driver_connection
         unique = f"F{os.getpid()}-{next(_serial)}"
         order_id = None
         with conn.transaction():

@@ -50,3 +50,23 @@ def test_name_contains_reads_the_bigram_index_on_postgresql(app, db_session, log
         "AND name ILIKE '%杨秀%'")).scalars())
     db_session.rollback()
     assert "ix_customer_name_bigrams" in plan
+
+
+@pytest.mark.databases("postgresql")
+def test_statements_run_again_are_prepared_but_planned_for_their_own_values(app, login_as):
+    """psycopg prepares a statement after its fifth run (parsed once per connection); the
+    connection plans every run for its values (``force_custom_plan``): a generic plan once
+    walked the whole customer-number index for a rare name."""
+    from app.extensions import db
+
+    admin = login_as("admin")
+    for _ in range(8):
+        assert admin.get("/customerview/list/?_flt_2_name=杨秀").status_code == 200
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+        for n in range(8):
+            conn.execute(text("SELECT count(*) FROM customer WHERE name LIKE :fragment"), {"fragment": f"%{n}%"})
+        prepared = conn.execute(text(
+            "SELECT count(*) FROM pg_prepared_statements WHERE strpos(statement, 'FROM customer WHERE name LIKE') > 0"
+            " AND generic_plans = 0 AND custom_plans >= 3")).scalar()
+    assert prepared == 1
