@@ -166,10 +166,10 @@ def populate(app: Any) -> dict[str, Any]:
     # Without it PostgreSQL plans for a station it believes empty (2 s instead of 0.1 s).
     # On PostgreSQL a VACUUM too, as autovacuum would after a load of this size (it is off on
     # the benchmark machine's server): a million rows never vacuumed have no visibility map
-    # and no hint bits, and every later reader of their pages paid for both. In the full run
-    # of 2026-12-03 08:15 the load test, which follows this section, ran on them: its keyset
-    # page was on PostgreSQL's CPU or waiting for IO in 2.5 samples of every one, and every
-    # p95 failed, where alone it passed.
+    # and no hint bits, and every later reader of their pages paid for both. (Not the cause
+    # of the load test's failure after this section: with the VACUUM, the full run of
+    # 2026-12-03 08:58 still had the keyset page on PostgreSQL's CPU or IO in 2.7 samples of
+    # every one. Open: the plan of that page once this section has added a million orders.)
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
         db.session.commit()
