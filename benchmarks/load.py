@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import FULL, ROOT_DIR, Context, GunicornServer, prepare_intake
+from benchmarks.common import FULL, ROOT_DIR, Context, GunicornServer, demand, prepare_intake
 from benchmarks.cpu import CpuMeter, postgres_seconds
 from benchmarks.pg_activity import ActivitySampler
 
@@ -69,9 +69,7 @@ def _warm(url: str, key: str, names: list[str]) -> None:
                 for order in page["result"][:2]:
                     http.get(f"{url}/api/v1/workorder/{order['id']}", headers=headers, timeout=60)
                 http.post(f"{url}/api/v1/intake/hotline_12345", headers={"X-API-Key": key}, timeout=60,
-                          json={"external_id": f"warm-{os.getpid()}-{n}-{round_}", "demand_type": "consultation",
-                                "content": "用户咨询电价", "contact_name": "李女士", "phone": f"137{n:04d}{round_:04d}",
-                                "received_at": time.strftime("%Y-%m-%dT%H:%M:%S+08:00")})
+                          json=demand(n * 10 + round_, f"warm-{os.getpid()}"))
 
     with ThreadPoolExecutor(10) as pool:
         list(pool.map(client, range(10)))

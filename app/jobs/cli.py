@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -43,11 +44,18 @@ def _run(kind: str, path: str, batch_size: int, commit_rows: int | None) -> None
     click.echo(f"seconds: {summary.seconds:.1f}")
 
 
+def _batch_options(command: Any) -> Any:
+    """The options every sync command takes: rows per batch and rows per commit."""
+    command = click.option("--commit-rows", type=click.IntRange(1), default=None,
+                           help="commit after at least this many rows (default: every batch; "
+                                "on SQLite every 100,000)")(command)
+    return click.option("--batch-size", default=10_000, show_default=True,
+                        type=click.IntRange(1, 100_000))(command)
+
+
 @sync_group.command("customers")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--commit-rows", type=click.IntRange(1), default=None,
-              help="commit after at least this many rows (default: every batch; on SQLite every 100,000)")
+@_batch_options
 def sync_customers(path: str, batch_size: int, commit_rows: int | None) -> None:
     """Customer archive (户号, 户名, 用电类别, … or customer_no, name, customer_type, …)."""
     _run("customers", path, batch_size, commit_rows)
@@ -55,9 +63,7 @@ def sync_customers(path: str, batch_size: int, commit_rows: int | None) -> None:
 
 @sync_group.command("bills")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--batch-size", default=10_000, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--commit-rows", type=click.IntRange(1), default=None,
-              help="commit after at least this many rows (default: every batch; on SQLite every 100,000)")
+@_batch_options
 def sync_bills(path: str, batch_size: int, commit_rows: int | None) -> None:
     """Monthly bills (户号, 账期, 总电量, …, 电费金额)."""
     _run("bills", path, batch_size, commit_rows)
