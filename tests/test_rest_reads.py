@@ -136,3 +136,56 @@ def test_an_order_outside_the_callers_grids_is_refused_and_a_missing_one_not_fou
     refused = manager.get(f"/api/v1/workorder/{theirs.id}")
     assert refused.status_code == 403 and "number" not in refused.get_data(as_text=True)
     assert manager.get(f"/api/v1/workorder/{theirs.id + 1000}").status_code == 404
+
+
+def _all_pages(client: Any, query: str, size: int) -> list[int]:
+    ids: list[int] = []
+    cursor = None
+    while True:
+        body = client.get(f"/api/v1/workorder/?limit={size}{query}" + (f"&after_id={cursor}" if cursor else "")).get_json()
+        ids += [o["id"] for o in body["result"]]
+        cursor = body["next_after_id"]
+        if cursor is None:
+            return ids
+
+
+@pytest.mark.parametrize("username", ["manager1", "leader1", "director1", "admin", "st2_manager1"])
+def test_keyset_pages_read_scope_value_by_value_and_give_every_order_of_the_scope_once_newest_first(
+        app, db_session, api_as, username):
+    # manager1's orders come from two sides: the grids it keeps (G01–G03) and the orders
+    # assigned to it in a grid it no longer keeps (G04, as after its grids were handed over);
+    # some of its own grids' orders are dispatched to it too (on both sides: once on the
+    # page), others to manager2 (in its grids only).
+    from sqlalchemy import select
+
+    from app.models.workorder import WorkOrder
+    from tests.factories import actor, staff
+
+    for n, grid_code in enumerate(["ST001-G01", "ST001-G02", "ST001-G04", "ST001-G05", "ST002-G01"] * 3):
+        order = make_order(db_session, grid_code, by="operator1" if grid_code.startswith("ST001") else "operator2")
+        if grid_code == "ST001-G04" and n % 3 != 2:
+            order.assignee_id = staff(db_session, "manager1").id
+            db_session.commit()
+        elif n % 3 == 1:
+            advance(db_session, order, ("dispatch", "leader1" if grid_code.startswith("ST001") else "leader2",
+                                        {"assignee": "manager1" if grid_code < "ST001-G04" else "manager2"
+                                         if grid_code.startswith("ST001") else "st2_manager1"}))
+        elif n % 3 == 2 and grid_code.startswith("ST001"):
+            advance(db_session, order, ("dispatch", "leader1",
+                                        {"assignee": "manager2" if grid_code >= "ST001-G04" else "manager1"}))
+    who = actor(db_session, username)
+    in_scope = list(db_session.scalars(select(WorkOrder.id).where(who.order_clause(WorkOrder))
+                                       .order_by(WorkOrder.id.desc())))
+    dispatched = list(db_session.scalars(select(WorkOrder.id).where(who.order_clause(WorkOrder),
+                                                                    WorkOrder.state == "dispatched")
+                                         .order_by(WorkOrder.id.desc())))
+    assert in_scope and dispatched
+    client = api_as(username)
+    for size in (1, 2, 4, 50):
+        assert _all_pages(client, "", size) == in_scope
+        assert _all_pages(client, "&state=dispatched", size) == dispatched
+    if username == "manager1":  # both sides, and orders on both sides
+        grids = {o.grid.code for o in db_session.scalars(select(WorkOrder).where(WorkOrder.id.in_(in_scope)))}
+        assert grids == {"ST001-G01", "ST001-G02", "ST001-G04"}
+        assert {o.assignee.name for o in db_session.scalars(select(WorkOrder).where(
+            WorkOrder.id.in_(in_scope), WorkOrder.assignee_id.is_not(None)))} == {"李台区"}

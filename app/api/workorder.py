@@ -22,6 +22,7 @@ from app.security.masking import masked, refuse_personal_filters
 from app.workflow import service
 from app.workflow.actor import Actor
 from app.workflow.errors import Forbidden, InvalidInput
+from app.workflow.pages import newest_in_scope
 
 MAX_LIMIT = 200
 # A schema keeps nothing between dumps, while a new instance builds its nested schemas anew
@@ -199,24 +200,24 @@ class WorkOrderApi(BaseApi):
         refuse_personal_filters(actor, args)
         limit = int_arg("limit", 50, low=1, high=MAX_LIMIT)
         after_id = int_arg("after_id")  # an id column: beyond it PostgreSQL overflows
-        query = (select(*SUMMARY_COLUMNS).outerjoin(Grid, Grid.id == WorkOrder.grid_id)
-                 .outerjoin(StaffProfile, StaffProfile.id == WorkOrder.assignee_id)
-                 .where(actor.order_clause(WorkOrder)))
+        conditions = []
         if args.get("state"):
             try:
                 OrderState(args["state"])
             except ValueError:
                 raise InvalidInput(f"unknown state: {args['state']}", field="state") from None
-            query = query.where(WorkOrder.state == args["state"])
+            conditions.append(WorkOrder.state == args["state"])
         if args.get("channel"):
             try:
                 Channel(args["channel"])
             except ValueError:
                 raise InvalidInput(f"unknown channel: {args['channel']}", field="channel") from None
-            query = query.where(WorkOrder.channel == args["channel"])
+            conditions.append(WorkOrder.channel == args["channel"])
         if after_id is not None:
-            query = query.where(WorkOrder.id < after_id)
-        orders = summaries(query.order_by(WorkOrder.id.desc()).limit(limit + 1), actor)
+            conditions.append(WorkOrder.id < after_id)
+        query = (select(*SUMMARY_COLUMNS).outerjoin(Grid, Grid.id == WorkOrder.grid_id)
+                 .outerjoin(StaffProfile, StaffProfile.id == WorkOrder.assignee_id))
+        orders = summaries(newest_in_scope(query, actor, conditions, limit + 1), actor)
         more = len(orders) > limit
         orders = orders[:limit]
         return self.response(200, **PAGE_SCHEMA.dump({

@@ -99,6 +99,11 @@ class WorkOrder(Model):
         Index("ix_work_order_station_state_deadline", "station_id", "state", "deadline"),
         Index("ix_work_order_station_registered", "station_id", "registered_at"),
         Index("ix_work_order_updated", "updated_at"),
+        # Keyset pages newest first, one scope value at a time (app.workflow.pages, 0025).
+        Index("ix_work_order_station_id_id", "station_id", "id"),
+        Index("ix_work_order_team_id_id", "team_id", "id"),
+        Index("ix_work_order_grid_id_id", "grid_id", "id"),
+        Index("ix_work_order_assignee_id_id", "assignee_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -58,28 +58,36 @@ class Actor:
             return "grid"
         return "none"
 
-    def order_clause(self, model: Any) -> Any:
-        """SQL condition limiting ``model`` (anything with station/team/grid/assignee ids)."""
+    def order_scope(self, model: Any) -> list[tuple[Any, tuple[int, ...]]] | None:
+        """The row scope of ``model`` (anything with station/team/grid/assignee ids) as the
+        columns it is on and the values each may take: a row is in scope when any of them
+        holds one of its values. ``None``: every row; ``[]``: none. ``order_clause`` is their
+        SQL; a keyset page reads each value apart (``app.workflow.pages``)."""
         level = self.scope_level()
         if level == "all":
-            return true()
-        if level == "station":
-            return model.station_id == self.station_id if self.station_id else false()
-        if level == "team":
-            conditions = []
+            return None
+        scope: list[tuple[Any, tuple[int, ...]]] = []
+        if level == "station" and self.station_id:
+            scope.append((model.station_id, (self.station_id,)))
+        elif level == "team":
             if self.team_id:
-                conditions.append(model.team_id == self.team_id)
+                scope.append((model.team_id, (self.team_id,)))
             if self.team_grid_ids:
-                conditions.append(model.grid_id.in_(self.team_grid_ids))
-            return or_(*conditions) if conditions else false()
-        if level == "grid":
-            conditions = []
+                scope.append((model.grid_id, tuple(sorted(self.team_grid_ids))))
+        elif level == "grid":
             if self.grid_ids:
-                conditions.append(model.grid_id.in_(self.grid_ids))
+                scope.append((model.grid_id, tuple(sorted(self.grid_ids))))
             if self.staff_id and hasattr(model, "assignee_id"):
-                conditions.append(model.assignee_id == self.staff_id)
-            return or_(*conditions) if conditions else false()
-        return false()
+                scope.append((model.assignee_id, (self.staff_id,)))
+        return scope
+
+    def order_clause(self, model: Any) -> Any:
+        """SQL condition limiting ``model`` (anything with station/team/grid/assignee ids)."""
+        scope = self.order_scope(model)
+        if scope is None:
+            return true()
+        conditions = [column == values[0] if len(values) == 1 else column.in_(values) for column, values in scope]
+        return or_(*conditions) if conditions else false()
 
     def grid_clause(self, grid_id_column: Any, station_id_column: Any = None) -> Any:
         """SQL condition for records that belong to a grid (customers, transformers…)."""
