@@ -22,10 +22,19 @@ def _bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+MIN_SECRET_KEY_BYTES = 32
+
+
 def _secret_key() -> str:
-    """Use SECRET_KEY, or generate one once and keep it under instance/ (never in the repo)."""
+    """Use SECRET_KEY, or generate one once and keep it under instance/ (never in the repo).
+    A key shorter than 32 bytes is refused: it signs the sessions and the API tokens (HS256,
+    RFC 7518 3.2), and a short one — a placeholder left in an environment file — can be guessed."""
     if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+        key = os.environ["SECRET_KEY"]
+        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise SystemExit(f"SECRET_KEY is {len(key.encode())} bytes; it must be at least {MIN_SECRET_KEY_BYTES} "
+                             "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')")
+        return key
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
     key_file = INSTANCE_DIR / "secret_key"
     if not key_file.exists():

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import secrets
 import statistics
 import sys
 import time
@@ -199,7 +200,7 @@ def main() -> None:
     data = ROOT / "BENCH_DATA" / "reports"
     data.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(data))
-    os.environ.setdefault("SECRET_KEY", "benchmark-only")
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data / 'bench.db'}"
     from flask_migrate import upgrade

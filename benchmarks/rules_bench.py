@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import secrets
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +25,7 @@ DATA = ROOT / "BENCH_DATA" / "rules"
 DATA.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(DATA))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{DATA / 'bench.db'}")
-os.environ.setdefault("SECRET_KEY", "benchmark-only")
+os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 # Small by default (minutes); BENCH_SCALE=full for the one-million-customer figures.

@@ -27,6 +27,7 @@ import csv
 import json
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -101,7 +102,7 @@ def create_database(kind: str) -> tuple[str, object]:
 
 def _app(url: str):  # type: ignore[no-untyped-def]
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", "bench")
+    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
     from app import create_app

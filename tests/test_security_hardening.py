@@ -233,3 +233,20 @@ def test_the_suites_sqlite_database_skips_fsync(app):
 
     with app.app_context(), db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 0
+
+
+@pytest.mark.parametrize("key, refused", [("change-me", True), ("x" * 31, True), ("x" * 32, False)])
+def test_a_secret_key_under_32_bytes_is_refused_at_start_up(tmp_path, key, refused):
+    """The key signs sessions and API tokens (HS256): a placeholder left in the environment
+    file (deploy/gridcare.env.example has one) stops the start with a message saying why."""
+    env = dict(os.environ, SECRET_KEY=key, GRIDCARE_INSTANCE_DIR=str(tmp_path),
+               DATABASE_URL=f"sqlite:///{tmp_path / 'key.db'}", SCHEDULER_ENABLED="0")
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "gridcare", "--help"],
+                            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True,
+                            text=True, timeout=180)
+    if refused:
+        assert result.returncode != 0
+        assert f"SECRET_KEY is {len(key)} bytes; it must be at least 32" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "SECRET_KEY" not in result.stderr
