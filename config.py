@@ -31,8 +31,9 @@ def _secret_key() -> str:
     RFC 7518 3.2), and a short one — a placeholder left in an environment file — can be guessed."""
     if os.environ.get("SECRET_KEY"):
         key = os.environ["SECRET_KEY"]
-        if len(key.encode()) < MIN_SECRET_KEY_BYTES:
-            raise SystemExit(f"SECRET_KEY is {len(key.encode())} bytes; it must be at least {MIN_SECRET_KEY_BYTES} "
+        length = len(key.encode())
+        if length < MIN_SECRET_KEY_BYTES:
+            raise SystemExit(f"SECRET_KEY is {length} bytes; it must be at least {MIN_SECRET_KEY_BYTES} "
                              "(make one with: python -c 'import secrets; print(secrets.token_hex(32))')")
         return key
     INSTANCE_DIR.mkdir(parents=True, exist_ok=True)

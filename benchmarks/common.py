@@ -15,6 +15,9 @@ from typing import Any, Callable
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://127.0.0.1:5432/test")
 FULL = os.environ.get("BENCH_SCALE", "small") == "full"
+# What a benchmark's app and servers sign sessions and tokens with, unless SECRET_KEY is set:
+# 32 random bytes of this run (config.py refuses shorter keys).
+BENCH_SECRET_KEY = secrets.token_hex(32)
 
 
 @dataclass
@@ -153,8 +156,6 @@ def machine() -> dict[str, str]:
 
 # --- a real server: gunicorn on loopback with the production configuration ---------------
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# The servers of one run sign their sessions and tokens with a key of their own (32 bytes or more).
-SERVER_SECRET_KEY = secrets.token_hex(32)
 
 
 def free_port() -> int:
@@ -183,7 +184,7 @@ class GunicornServer:
         env = dict(os.environ, DATABASE_URL=self.database_url, GUNICORN_BIND=f"127.0.0.1:{self.port}",
                    GUNICORN_WORKERS=str(self.workers), GUNICORN_ACCESS_LOG="/dev/null",
                    GUNICORN_LOG_LEVEL="warning", SCHEDULER_ENABLED="0", LOG_LEVEL="WARNING",
-                   SECRET_KEY=os.environ.get("SECRET_KEY") or SERVER_SECRET_KEY,
+                   SECRET_KEY=os.environ.get("SECRET_KEY") or BENCH_SECRET_KEY,
                    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
                    ALLOWED_HOSTS="127.0.0.1,localhost", PERMISSION_CACHE_SECONDS="30")
         self.process = subprocess.Popen(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -200,7 +199,9 @@ def main() -> None:
     data = ROOT / "BENCH_DATA" / "reports"
     data.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(data))
-    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
+    from benchmarks.common import BENCH_SECRET_KEY
+
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{data / 'bench.db'}"
     from flask_migrate import upgrade

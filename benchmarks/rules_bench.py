@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import os
 import random
-import secrets
 import time
 from decimal import Decimal
 from pathlib import Path
 
-from benchmarks.common import baseline
+from benchmarks.common import BENCH_SECRET_KEY, baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "BENCH_DATA" / "rules"
 DATA.mkdir(parents=True, exist_ok=True)
 os.environ.setdefault("GRIDCARE_INSTANCE_DIR", str(DATA))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{DATA / 'bench.db'}")
-os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
+os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 # Small by default (minutes); BENCH_SCALE=full for the one-million-customer figures.

@@ -27,7 +27,6 @@ import csv
 import json
 import os
 import resource
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -102,9 +101,11 @@ def create_database(kind: str) -> tuple[str, object]:
 
 def _app(url: str):  # type: ignore[no-untyped-def]
     os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))  # this run only
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
+    from benchmarks.common import BENCH_SECRET_KEY
+
+    os.environ.setdefault("SECRET_KEY", BENCH_SECRET_KEY)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
     from app import create_app
 
     return create_app(SCHEDULER_ENABLED=False)

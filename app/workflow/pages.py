@@ -32,8 +32,9 @@ def newest_in_scope(query: Select, actor: Actor, conditions: list[Any], size: in
                 for column, values in scope for value in values]
     if not branches:
         return query.where(false())
+    if len(branches) == 1:  # one value: its index is already in the page's order
+        return query
     # Each branch in a subquery of its own: SQLite and MariaDB take ORDER BY … LIMIT in a
     # UNION's member only there.
-    members = [select(branch.subquery().c.id) for branch in branches]
-    ids = (members[0] if len(members) == 1 else union(*members)).subquery("page_ids")
+    ids = union(*(select(branch.subquery().c.id) for branch in branches)).subquery("page_ids")
     return query.join(ids, ids.c.id == WorkOrder.id)
